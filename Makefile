@@ -1,0 +1,95 @@
+# hookgate - plain Makefile (pkg-config, -MMD -MP).
+#
+#   make                      build build/hookgate
+#   make SANITIZER=address    instrumented build in build/address/ (or undefined)
+#   make run                  install what is missing, build, run with a local Redis
+#   make test                 everything CI runs: unit + integration, plain and sanitized
+#   make format               clang-format the sources
+
+CC        ?= cc
+PKGS      := libmicrohttpd openssl yajl hiredis
+PYTHON    ?= /usr/bin/python3
+SANITIZER ?=
+
+ifeq ($(SANITIZER),)
+BUILD     := build
+OPTFLAGS  := -O2 -g -D_FORTIFY_SOURCE=2
+else
+BUILD     := build/$(SANITIZER)
+OPTFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=all
+endif
+
+WARNINGS  := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wwrite-strings -Wcast-qual -Wvla -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARNINGS  += -Werror
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS    ?=
+LDFLAGS   ?=
+ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) \
+              -fstack-protector-strong -fPIE -pthread -MMD -MP -Ilib $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(OPTFLAGS) -pie -Wl,-z,relro,-z,now -pthread $(LDFLAGS)
+
+LIB_SRC   := $(wildcard lib/*.c lib/providers/*.c)
+GW_SRC    := $(wildcard gateway/*.c)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+GW_OBJ    := $(GW_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test check check-unit check-integration format clean
+
+all: $(BUILD)/hookgate
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libhookgate.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hookgate: $(GW_OBJ) $(BUILD)/libhookgate.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(GW_OBJ) $(BUILD)/libhookgate.a $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhookgate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libhookgate.a $(PKG_LIBS) -lcmocka
+
+# Installs missing Debian packages (as root), or says which are missing.
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-dev.sh
+
+check-unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+check-integration: $(BUILD)/hookgate
+	HOOKGATE_BIN=$(abspath $(BUILD)/hookgate) SANITIZER=$(SANITIZER) \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+check: check-unit check-integration
+
+# Everything CI runs: the plain build, then ASan and UBSan builds, each with
+# the unit and the integration tests.
+test: deps
+	@$(MAKE) --no-print-directory WERROR=1 check
+	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=address check
+	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=undefined check
+	@echo "make test: all suites passed (plain, address, undefined)"
+
+format:
+	clang-format -i $(LIB_SRC) $(GW_SRC) $(UNIT_SRC) lib/*.h gateway/*.h
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(GW_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

@@ -1,0 +1,109 @@
+/*
+ * crypto.c - SHA-256, HMAC, hex, constant-time comparison (OpenSSL).
+ */
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "crypto.h"
+
+size_t
+hg_digest_len(enum hg_digest digest)
+{
+    return digest == HG_DIGEST_SHA1 ? HG_SHA1_LEN : HG_SHA256_LEN;
+}
+
+void
+hg_sha256(const void *data, size_t len, unsigned char *out)
+{
+    SHA256(data, len, out);
+}
+
+size_t
+hg_hmac(enum hg_digest digest, const void *key, size_t key_len, const void *msg, size_t msg_len,
+        unsigned char *out)
+{
+    const EVP_MD *md = digest == HG_DIGEST_SHA1 ? EVP_sha1() : EVP_sha256();
+    static const unsigned char empty[1];
+    unsigned int out_len = 0;
+
+    if (key_len > INT_MAX)
+        return 0;
+    /* OpenSSL treats a NULL key as "reuse the previous one": never pass NULL. */
+    if (HMAC(md, key_len ? key : empty, (int)key_len, msg_len ? msg : empty, msg_len, out,
+             &out_len) == NULL)
+        return 0;
+    return out_len;
+}
+
+void
+hg_hex_encode(const unsigned char *data, size_t len, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hex[data[i] >> 4];
+        out[2 * i + 1] = hex[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+hg_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t out_len)
+{
+    if (hex_len != 2 * out_len)
+        return -1;
+    for (size_t i = 0; i < out_len; i++) {
+        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int
+hg_hmac_verify_hex(enum hg_digest digest, const struct hg_secret_list *secrets, const void *msg,
+                   size_t msg_len, const char *sig_hex, size_t sig_len)
+{
+    unsigned char want[HG_DIGEST_MAX], got[HG_DIGEST_MAX];
+    size_t dlen = hg_digest_len(digest);
+    int match = 0;
+
+    if (secrets == NULL || sig_hex == NULL || hg_hex_decode(sig_hex, sig_len, want, dlen) != 0)
+        return 0;
+    for (size_t i = 0; i < secrets->count; i++) {
+        const struct hg_secret *s = &secrets->items[i];
+
+        if (hg_hmac(digest, s->bytes, s->len, msg, msg_len, got) != dlen)
+            continue;
+        match |= CRYPTO_memcmp(want, got, dlen) == 0;
+    }
+    OPENSSL_cleanse(got, sizeof got);
+    return match;
+}
+
+int
+hg_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return 0;
+    return a_len == 0 || CRYPTO_memcmp(a, b, a_len) == 0;
+}

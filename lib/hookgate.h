@@ -1,0 +1,282 @@
+/*
+ * hookgate.h - the public interface of libhookgate.
+ *
+ * This is the only header that gateway/ includes. It exposes:
+ *   - the status codes and their HTTP mapping,
+ *   - the configuration (loaded and validated once, read-only afterwards),
+ *   - the request pipeline (route -> detect -> authenticate -> normalize),
+ *   - the publisher (the boundary to Redis),
+ *   - the logger.
+ * Everything else in lib/ is private.
+ */
+#ifndef HOOKGATE_H
+#define HOOKGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HG_VERSION "0.1.0"
+
+#define HG_WUR __attribute__((warn_unused_result))
+#define HG_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+
+/* ------------------------------------------------------------------------ */
+/* Status                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One status for every fallible function. 0 is success. Each value maps to
+ * exactly one HTTP status (hg_status_http) and one stable error code string
+ * (hg_status_str) that is sent as "error" in JSON answers.
+ */
+enum hg_status {
+    HG_OK = 0,
+    HG_DUPLICATE,          /* 200: every event was published before */
+    HG_PING,               /* 200: verified, answered, not published */
+    HG_ERR_BAD_JSON,       /* 400 */
+    HG_ERR_BAD_REQUEST,    /* 400: JSON, but not the provider's shape */
+    HG_ERR_UNKNOWN_SOURCE, /* 400: no provider recognised */
+    HG_ERR_AMBIGUOUS,      /* 400: several providers recognised */
+    HG_ERR_UNAUTHORIZED,   /* 401: missing or wrong signature, unknown tenant */
+    HG_ERR_STALE,          /* 401: timestamp outside the tolerance */
+    HG_ERR_FORBIDDEN,      /* 403 */
+    HG_ERR_NOT_FOUND,      /* 404 */
+    HG_ERR_DISABLED,       /* 404: provider known but not enabled */
+    HG_ERR_METHOD,         /* 405 */
+    HG_ERR_TOO_LARGE,      /* 413 */
+    HG_ERR_MEDIA_TYPE,     /* 415 */
+    HG_ERR_UNAVAILABLE,    /* 503: Redis cannot take the event now */
+    HG_ERR_NOMEM,          /* 503 */
+    HG_ERR_INTERNAL,       /* 500 */
+    HG_ERR_CONFIG,         /* configuration file is invalid (not an HTTP answer) */
+    HG_STATUS_COUNT
+};
+
+const char *hg_status_str(enum hg_status status);
+int hg_status_http(enum hg_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum hg_log_level { HG_LOG_DEBUG = 0, HG_LOG_INFO, HG_LOG_WARN, HG_LOG_ERROR };
+
+extern enum hg_log_level hg_log_min_level;
+
+/*
+ * hg_log writes one JSON object on one line to stderr:
+ *   {"time":"…","level":"info","msg":"<formatted>", <fields>}
+ * `fields` is either NULL or a list of name/value string pairs ending with
+ * NULL; values are JSON-escaped. Use the HG_LOG macro so that the level is
+ * checked before any argument is evaluated. Never pass a secret or a body.
+ */
+void hg_log_(enum hg_log_level level, const char *const *fields, const char *fmt, ...)
+    HG_PRINTF(3, 4);
+
+#define HG_LOG(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) >= hg_log_min_level)                                                           \
+            hg_log_((level), NULL, __VA_ARGS__);                                                   \
+    } while (0)
+
+#define HG_LOGF(level, fields, ...)                                                                \
+    do {                                                                                           \
+        if ((level) >= hg_log_min_level)                                                           \
+            hg_log_((level), (fields), __VA_ARGS__);                                               \
+    } while (0)
+
+int hg_log_level_parse(const char *name, enum hg_log_level *out);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+/* ------------------------------------------------------------------------ */
+
+enum hg_stream_by { HG_STREAM_BY_PROVIDER = 0, HG_STREAM_BY_CATEGORY, HG_STREAM_BY_SINGLE };
+
+/* A resolved secret: raw bytes, wiped with OPENSSL_cleanse when freed. */
+struct hg_secret {
+    unsigned char *bytes;
+    size_t len;
+};
+
+struct hg_secret_list {
+    struct hg_secret *items;
+    size_t count;
+};
+
+struct hg_tenant {
+    char *id;
+    struct hg_secret_list secrets;
+};
+
+struct hg_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    unsigned prefix_len;
+};
+
+struct hg_cidr_list {
+    struct hg_cidr *items;
+    size_t count;
+};
+
+/* Per-provider settings; indexed like the provider registry. */
+struct hg_provider_config {
+    int enabled;
+    struct hg_secret_list secrets;
+    struct hg_tenant *tenants;
+    size_t tenant_count;
+    void *extra; /* provider-specific settings, owned by the provider's hooks */
+};
+
+struct hg_redis_config {
+    char *url; /* redis://[:password@]host[:port][/db] or unix:///path; may hold a password */
+    char *prefix;
+    enum hg_stream_by stream_by;
+    int64_t maxlen;
+    int64_t dedup_ttl_s;
+    int64_t timeout_ms;
+    int64_t wait_replicas;
+};
+
+struct hg_spool_config {
+    char *dir;
+    int64_t max_bytes;
+};
+
+struct hg_config {
+    char *file; /* the path it was loaded from, for messages */
+    char *listen;
+    char *path_prefix;
+    int64_t max_body;
+    int64_t timestamp_tolerance_s;
+    int64_t threads;              /* 0 = one per CPU */
+    int64_t connection_timeout_s; /* idle connection timeout */
+    int64_t max_connections;
+    struct hg_cidr_list trusted_proxies;
+    enum hg_log_level log_level;
+    struct hg_redis_config redis;
+    struct hg_spool_config spool;
+    struct hg_provider_config *providers; /* hg_provider_count() entries */
+};
+
+/*
+ * Loads and validates the file at `path`. On success *out owns a config to
+ * release with hg_config_free. On failure returns HG_ERR_CONFIG (or
+ * HG_ERR_NOMEM) and writes "<file>: <key>: <what is wrong>" into err.
+ */
+enum hg_status hg_config_load(const char *path, struct hg_config **out, char *err,
+                              size_t err_size) HG_WUR;
+/* As hg_config_load, from text in memory; `name` is used in messages. */
+enum hg_status hg_config_parse(const char *name, const char *text, size_t len,
+                               struct hg_config **out, char *err, size_t err_size) HG_WUR;
+void hg_config_free(struct hg_config *config);
+
+/* ------------------------------------------------------------------------ */
+/* Providers                                                                 */
+/* ------------------------------------------------------------------------ */
+
+struct hg_provider;
+
+size_t hg_provider_count(void);
+const struct hg_provider *hg_provider_at(size_t index);
+/* Looks a provider up by its config name; -1 when unknown. */
+int hg_provider_index(const char *name, size_t len);
+const char *hg_provider_name(const struct hg_provider *provider);
+
+/* ------------------------------------------------------------------------ */
+/* Request pipeline                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A request header, borrowed from the HTTP layer for the duration of a call. */
+struct hg_header {
+    const char *name;
+    const char *value;
+};
+
+struct hg_request {
+    const struct hg_header *headers;
+    size_t header_count;
+    const char *body; /* raw bytes, not NUL-terminated */
+    size_t body_len;
+    const char *route_provider; /* NULL on the detecting route */
+    const char *route_tenant;   /* NULL when the path has no tenant */
+    const char *client_addr;    /* textual peer address, may be NULL */
+    int64_t now_ms;             /* wall clock, unix milliseconds */
+};
+
+/* One normalized event, ready to publish. Strings are NUL-terminated. */
+struct hg_event {
+    char *id;       /* "<provider>:<64 hex>" */
+    char *type;     /* "<provider>.<event>" */
+    const char *category;
+    const char *provider;
+    char *stream;   /* stream key */
+    char *seen_key; /* dedup key */
+    char *envelope; /* CloudEvents JSON */
+    size_t envelope_len;
+};
+
+struct hg_outcome;
+
+/*
+ * Runs a request through detection, authentication and normalization.
+ * Always returns an outcome (NULL only when out of memory); read its status
+ * with hg_outcome_status. The outcome borrows nothing from `req` and is freed
+ * with hg_outcome_free.
+ */
+struct hg_outcome *hg_process(const struct hg_config *config, const struct hg_request *req);
+
+enum hg_status hg_outcome_status(const struct hg_outcome *outcome);
+/* The provider it was attributed to, or NULL when none was. */
+const char *hg_outcome_provider(const struct hg_outcome *outcome);
+/* A human-readable reason for a refusal; never contains a secret. */
+const char *hg_outcome_message(const struct hg_outcome *outcome);
+const struct hg_event *hg_outcome_events(const struct hg_outcome *outcome, size_t *count);
+void hg_outcome_free(struct hg_outcome *outcome);
+
+/* ------------------------------------------------------------------------ */
+/* Publisher                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The publisher owns the Redis connection and a thread that is its only user.
+ * Callers hand it a batch of events; the thread pipelines every queued batch
+ * into one round trip and completes each batch with its result. A batch is
+ * published all-or-nothing by one script call that also records the dedup
+ * keys.
+ */
+struct hg_publisher;
+
+struct hg_publish_job {
+    const struct hg_event *events;
+    size_t event_count;
+    /* Results, set before `done` is called. */
+    enum hg_status status; /* HG_OK, HG_DUPLICATE (all seen before) or an error */
+    size_t new_count;      /* events added by this job */
+    /* Called once, on the publisher thread, when the job is complete. */
+    void (*done)(struct hg_publish_job *job);
+    void *cookie;
+    struct hg_publish_job *next; /* private to the publisher */
+};
+
+enum hg_status hg_publisher_new(const struct hg_redis_config *config,
+                                struct hg_publisher **out) HG_WUR;
+/* Stops the thread after completing every queued job, and frees. */
+void hg_publisher_free(struct hg_publisher *publisher);
+/* Queues a job; `done` runs later on the publisher thread. */
+void hg_publisher_submit(struct hg_publisher *publisher, struct hg_publish_job *job);
+/* Submits and waits for completion; returns job->status. */
+enum hg_status hg_publisher_publish(struct hg_publisher *publisher, struct hg_publish_job *job);
+/* 1 when the last contact with Redis succeeded. */
+int hg_publisher_redis_up(const struct hg_publisher *publisher);
+
+/* ------------------------------------------------------------------------ */
+/* Small utilities shared with the daemon                                    */
+/* ------------------------------------------------------------------------ */
+
+int64_t hg_now_ms(void);
+/* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (25 bytes with NUL). */
+void hg_format_time_ms(int64_t unix_ms, char out[32]);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * pipeline.c - route, detect, authenticate, normalize: one request in, an
+ * outcome (a status and zero or more envelopes) out.
+ *
+ * This file owns the envelope format and the stream and dedup key names; the
+ * providers only say what their event is (hg_event_spec).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "provider.h"
+
+#define EVENT_NAME_MAX 128
+#define SUBJECT_MAX 512
+
+struct hg_outcome {
+    enum hg_status status;
+    const struct hg_provider *provider;
+    char message[256];
+    struct hg_arena *arena;
+    struct hg_event *events;
+    size_t count;
+    size_t cap;
+    char receivedat[32];
+};
+
+/* ------------------------------------------------------------------------ */
+/* Helpers for providers                                                     */
+/* ------------------------------------------------------------------------ */
+
+const char *
+hg_request_header(const struct hg_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->header_count; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+int
+hg_request_has_header_prefix(const struct hg_request *req, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    for (size_t i = 0; i < req->header_count; i++)
+        if (strncasecmp(req->headers[i].name, prefix, n) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+set_message(struct hg_outcome *o, const char *fmt, va_list ap)
+{
+    vsnprintf(o->message, sizeof o->message, fmt, ap);
+}
+
+static enum hg_status
+outcome_fail(struct hg_outcome *o, enum hg_status status, const char *fmt, ...) HG_PRINTF(3, 4);
+
+static enum hg_status
+outcome_fail(struct hg_outcome *o, enum hg_status status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    set_message(o, fmt, ap);
+    va_end(ap);
+    o->status = status;
+    return status;
+}
+
+enum hg_status
+hg_ctx_fail(struct hg_ctx *ctx, enum hg_status status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    set_message(ctx->outcome, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+const struct hg_secret_list *
+hg_ctx_secrets(struct hg_ctx *ctx, const char *tenant)
+{
+    const struct hg_provider_config *pc = ctx->pconf;
+
+    if (tenant != NULL) {
+        for (size_t i = 0; i < pc->tenant_count; i++) {
+            if (strcmp(pc->tenants[i].id, tenant) == 0) {
+                ctx->tenant = pc->tenants[i].id;
+                return &pc->tenants[i].secrets;
+            }
+        }
+        hg_ctx_fail(ctx, HG_ERR_UNAUTHORIZED, "unknown tenant");
+        return NULL;
+    }
+    if (pc->secrets.count == 0) {
+        hg_ctx_fail(ctx, HG_ERR_UNAUTHORIZED,
+                    "no tenant given, and %s has no provider-wide secret configured",
+                    ctx->provider->name);
+        return NULL;
+    }
+    return &pc->secrets;
+}
+
+enum hg_status
+hg_ctx_check_fresh(struct hg_ctx *ctx, int64_t event_ms)
+{
+    int64_t skew_ms = ctx->req->now_ms - event_ms;
+    int64_t tolerance_ms = ctx->config->timestamp_tolerance_s * 1000;
+
+    if (skew_ms > tolerance_ms)
+        return hg_ctx_fail(ctx, HG_ERR_STALE, "timestamp is %lld s old (tolerance %lld s)",
+                           (long long)(skew_ms / 1000),
+                           (long long)ctx->config->timestamp_tolerance_s);
+    if (-skew_ms > tolerance_ms)
+        return hg_ctx_fail(ctx, HG_ERR_STALE,
+                           "timestamp is %lld s in the future (tolerance %lld s)",
+                           (long long)(-skew_ms / 1000),
+                           (long long)ctx->config->timestamp_tolerance_s);
+    return HG_OK;
+}
+
+const char *
+hg_category_lookup(const struct hg_category_map *map, const char *name, size_t len)
+{
+    for (; map->event; map++)
+        if (strlen(map->event) == len && memcmp(map->event, name, len) == 0)
+            return map->category;
+    return "other";
+}
+
+const struct hg_json *
+hg_json_member_id(const struct hg_json *body, const char *member)
+{
+    const struct hg_json *id;
+
+    if (body == NULL || body->type != HG_JSON_OBJECT)
+        return NULL;
+    if (member != NULL) {
+        id = hg_json_get(hg_json_get_type(body, member, HG_JSON_OBJECT), "id");
+        return id && (id->type == HG_JSON_STRING || id->type == HG_JSON_NUMBER) ? id : NULL;
+    }
+    for (size_t i = 0; i < body->count; i++) {
+        id = hg_json_get(body->items[i], "id");
+        if (id && (id->type == HG_JSON_STRING || id->type == HG_JSON_NUMBER))
+            return id;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Envelope                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static char *
+stream_key(struct hg_ctx *ctx, const char *category)
+{
+    const struct hg_redis_config *rc = &ctx->config->redis;
+    const char *tag = rc->stream_by == HG_STREAM_BY_PROVIDER   ? ctx->provider->name
+                      : rc->stream_by == HG_STREAM_BY_CATEGORY ? category
+                                                               : "all";
+
+    return hg_arena_printf(ctx->arena, "%s:{%s}", rc->prefix, tag);
+}
+
+static void
+format_event_time(int64_t ms, char out[32])
+{
+    hg_format_time_ms(ms, out);
+    if (ms % 1000 == 0) /* whole seconds: "…:SSZ", as providers write them */
+        memcpy(out + 19, "Z", 2);
+}
+
+static void
+json_field(struct hg_buf *b, const char *name, const char *value, size_t len)
+{
+    hg_buf_appendf(b, ",\"%s\":", name);
+    hg_buf_append_json_str(b, value, len);
+}
+
+enum hg_status
+hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
+{
+    struct hg_outcome *o = ctx->outcome;
+    const char *pname = ctx->provider->name;
+    char hex[2 * HG_SHA256_LEN + 1], time_buf[32];
+    const char *time_str = o->receivedat;
+    struct hg_event *ev;
+    struct hg_buf b;
+
+    if (spec->name_len == 0 || spec->name_len > EVENT_NAME_MAX)
+        return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "event name is missing or over %d bytes",
+                           EVENT_NAME_MAX);
+    if (o->count == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 4;
+        struct hg_event *events = hg_arena_alloc(ctx->arena, cap * sizeof *events);
+
+        if (events == NULL)
+            return HG_ERR_NOMEM;
+        if (o->count)
+            memcpy(events, o->events, o->count * sizeof *events);
+        o->events = events;
+        o->cap = cap;
+    }
+    ev = &o->events[o->count];
+    memset(ev, 0, sizeof *ev);
+    hg_hex_encode(spec->id_digest, HG_SHA256_LEN, hex);
+    ev->provider = pname;
+    ev->category = spec->category;
+    ev->id = hg_arena_printf(ctx->arena, "%s:%s", pname, hex);
+    ev->type = hg_arena_printf(ctx->arena, "%s.%.*s", pname, (int)spec->name_len, spec->name);
+    ev->stream = stream_key(ctx, spec->category);
+    if (ev->id == NULL || ev->type == NULL || ev->stream == NULL)
+        return HG_ERR_NOMEM;
+    ev->seen_key = hg_arena_printf(ctx->arena, "%s:seen:%s", ev->stream, ev->id);
+    if (ev->seen_key == NULL)
+        return HG_ERR_NOMEM;
+    if (spec->time_ms >= 0) {
+        format_event_time(spec->time_ms, time_buf);
+        time_str = time_buf;
+    }
+
+    hg_buf_init(&b, (size_t)ctx->config->max_body * 8 + 65536);
+    hg_buf_appends(&b, "{\"specversion\":\"1.0\"");
+    json_field(&b, "id", ev->id, strlen(ev->id));
+    hg_buf_appends(&b, ",\"source\":");
+    {
+        char source[512];
+        int n = snprintf(source, sizeof source, "%s/%s", ctx->config->path_prefix, pname);
+        hg_buf_append_json_str(&b, source, n > 0 ? (size_t)n : 0);
+    }
+    json_field(&b, "type", ev->type, strlen(ev->type));
+    json_field(&b, "category", ev->category, strlen(ev->category));
+    json_field(&b, "provider", pname, strlen(pname));
+    if (ctx->tenant)
+        json_field(&b, "tenant", ctx->tenant, strlen(ctx->tenant));
+    if (spec->subject && spec->subject_len <= SUBJECT_MAX)
+        json_field(&b, "subject", spec->subject, spec->subject_len);
+    json_field(&b, "time", time_str, strlen(time_str));
+    json_field(&b, "receivedat", o->receivedat, strlen(o->receivedat));
+    json_field(&b, "verification", ctx->provider->verification,
+               strlen(ctx->provider->verification));
+    hg_buf_appends(&b, ",\"datacontenttype\":\"application/json\",\"data\":");
+    if (spec->data_node)
+        hg_json_write(&b, spec->data_node, HG_JSON_SORT_NONE);
+    else
+        hg_buf_append(&b, spec->data_raw, spec->data_raw_len);
+    hg_buf_appendc(&b, '}');
+    if (b.failed) {
+        hg_buf_free(&b);
+        return HG_ERR_NOMEM;
+    }
+    ev->envelope = hg_arena_strndup(ctx->arena, b.data, b.len);
+    ev->envelope_len = b.len;
+    hg_buf_free(&b);
+    if (ev->envelope == NULL)
+        return HG_ERR_NOMEM;
+    o->count++;
+    return HG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Detection                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void
+name_list(char *out, size_t size, const int *idx, size_t n)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        int w = snprintf(out + used, size - used, "%s%s", i ? ", " : "",
+                         hg_provider_at((size_t)idx[i])->name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static int
+detect(struct hg_outcome *o, const struct hg_request *req, const struct hg_json *body)
+{
+    int by_headers[16], by_shape[16];
+    size_t nh = 0, ns = 0, count = hg_provider_count();
+    char names[256];
+
+    for (size_t i = 0; i < count && i < 16; i++) {
+        switch (hg_provider_at(i)->detect(req, body)) {
+        case HG_DETECT_HEADERS: by_headers[nh++] = (int)i; break;
+        case HG_DETECT_SHAPE: by_shape[ns++] = (int)i; break;
+        case HG_DETECT_NO: break;
+        }
+    }
+    if (nh == 1)
+        return by_headers[0];
+    if (nh > 1) {
+        name_list(names, sizeof names, by_headers, nh);
+        outcome_fail(o, HG_ERR_AMBIGUOUS, "headers of several providers are present: %s", names);
+        return -1;
+    }
+    if (ns == 1)
+        return by_shape[0];
+    if (ns > 1) {
+        name_list(names, sizeof names, by_shape, ns);
+        outcome_fail(o, HG_ERR_AMBIGUOUS, "the payload fits several providers: %s", names);
+        return -1;
+    }
+    outcome_fail(o, HG_ERR_UNKNOWN_SOURCE,
+                 "no provider recognised: no X-ServiceHook-*, TT-Hook-Signature or TT-Hook-Event "
+                 "header, and the payload has no known provider's shape");
+    return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Process                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void
+run(struct hg_outcome *o, const struct hg_config *config, const struct hg_request *req)
+{
+    const struct hg_json *body;
+    int idx = -1;
+    char why[160];
+
+    if (req->route_provider) {
+        idx = hg_provider_index(req->route_provider, strlen(req->route_provider));
+        if (idx < 0) {
+            outcome_fail(o, HG_ERR_NOT_FOUND, "no such provider");
+            return;
+        }
+        o->provider = hg_provider_at((size_t)idx);
+        if (!config->providers[idx].enabled) {
+            outcome_fail(o, HG_ERR_DISABLED, "provider %s is not enabled", o->provider->name);
+            return;
+        }
+    }
+    body = hg_json_parse(o->arena, req->body, req->body_len, HG_JSON_MAX_DEPTH, 0, why,
+                         sizeof why);
+    if (body == NULL) {
+        outcome_fail(o, HG_ERR_BAD_JSON, "body is not valid JSON: %s", why);
+        return;
+    }
+    if (idx < 0) {
+        if ((idx = detect(o, req, body)) < 0)
+            return;
+        o->provider = hg_provider_at((size_t)idx);
+        if (!config->providers[idx].enabled) {
+            outcome_fail(o, HG_ERR_DISABLED, "provider %s is not enabled", o->provider->name);
+            return;
+        }
+    }
+
+    struct hg_ctx ctx = {
+        .config = config,
+        .provider = o->provider,
+        .pconf = &config->providers[idx],
+        .req = req,
+        .body = body,
+        .arena = o->arena,
+        .tenant = NULL,
+        .outcome = o,
+    };
+    enum hg_status st = o->provider->authenticate(&ctx);
+    if (st == HG_OK)
+        st = o->provider->normalize(&ctx);
+    o->status = st;
+    if (st != HG_OK && st != HG_PING && o->message[0] == '\0')
+        snprintf(o->message, sizeof o->message, "%s", hg_status_str(st));
+}
+
+struct hg_outcome *
+hg_process(const struct hg_config *config, const struct hg_request *req)
+{
+    struct hg_outcome *o = calloc(1, sizeof *o);
+
+    if (o == NULL)
+        return NULL;
+    o->arena = hg_arena_new();
+    if (o->arena == NULL) {
+        free(o);
+        return NULL;
+    }
+    hg_format_time_ms(req->now_ms, o->receivedat);
+    run(o, config, req);
+    if (o->status != HG_OK)
+        o->count = 0; /* a refused request publishes nothing */
+    return o;
+}
+
+enum hg_status
+hg_outcome_status(const struct hg_outcome *o)
+{
+    return o ? o->status : HG_ERR_NOMEM;
+}
+
+const char *
+hg_outcome_provider(const struct hg_outcome *o)
+{
+    return o && o->provider ? o->provider->name : NULL;
+}
+
+const char *
+hg_outcome_message(const struct hg_outcome *o)
+{
+    return o ? o->message : "out of memory";
+}
+
+const struct hg_event *
+hg_outcome_events(const struct hg_outcome *o, size_t *count)
+{
+    *count = o ? o->count : 0;
+    return o ? o->events : NULL;
+}
+
+void
+hg_outcome_free(struct hg_outcome *o)
+{
+    if (o == NULL)
+        return;
+    hg_arena_free(o->arena);
+    free(o);
+}
