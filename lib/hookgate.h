@@ -67,7 +67,8 @@ extern enum hg_log_level hg_log_min_level;
  * hg_log writes one JSON object on one line to stderr:
  *   {"time":"…","level":"info","msg":"<formatted>", <fields>}
  * `fields` is either NULL or a list of name/value string pairs ending with
- * NULL; values are JSON-escaped. Use the HG_LOG macro so that the level is
+ * NULL; values are JSON-escaped strings, except that a name starting with
+ * '#' (dropped from the output) marks a value written as a JSON number. Use the HG_LOG macro so that the level is
  * checked before any argument is evaluated. Never pass a secret or a body.
  */
 void hg_log_(enum hg_log_level level, const char *const *fields, const char *fmt, ...)

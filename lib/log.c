@@ -28,6 +28,25 @@ hg_log_level_parse(const char *name, enum hg_log_level *out)
     return -1;
 }
 
+/* A plain decimal number ("12", "-0.5"), safe to write unquoted. */
+static int
+is_number(const char *s)
+{
+    int digits = 0, dot = 0;
+
+    if (*s == '-')
+        s++;
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9')
+            digits++;
+        else if (*s == '.' && !dot && digits)
+            dot = 1;
+        else
+            return 0;
+    }
+    return digits > 0 && s[-1] != '.';
+}
+
 void
 hg_log_(enum hg_log_level level, const char *const *fields, const char *fmt, ...)
 {
@@ -48,10 +67,17 @@ hg_log_(enum hg_log_level level, const char *const *fields, const char *fmt, ...
     hg_buf_appendf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", now, level_names[level]);
     hg_buf_append_json_str(&line, msg, strlen(msg));
     for (size_t i = 0; fields && fields[i] && fields[i + 1]; i += 2) {
+        const char *name = fields[i], *value = fields[i + 1];
+        int number = name[0] == '#' && is_number(value);
+
+        name += name[0] == '#';
         hg_buf_appendc(&line, ',');
-        hg_buf_append_json_str(&line, fields[i], strlen(fields[i]));
+        hg_buf_append_json_str(&line, name, strlen(name));
         hg_buf_appendc(&line, ':');
-        hg_buf_append_json_str(&line, fields[i + 1], strlen(fields[i + 1]));
+        if (number)
+            hg_buf_appends(&line, value);
+        else
+            hg_buf_append_json_str(&line, value, strlen(value));
     }
     hg_buf_appends(&line, "}\n");
     if (!line.failed) {

@@ -1,0 +1,609 @@
+/*
+ * http.c - libmicrohttpd glue: routes, limits, and the translation of
+ * library statuses into HTTP answers.
+ *
+ * The daemon runs an epoll thread pool. A request is checked as soon as its
+ * headers are in (path, method, content type, declared length), so a refusal
+ * costs no body reading; the body then streams into a buffer capped at
+ * max_body, and everything past the cap is discarded, never buffered.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+#include "buf.h"
+
+#define MAX_HEADERS 128
+/* A chunked body is discarded past max_body; past this many times the cap the
+ * connection is closed rather than read forever. */
+#define DISCARD_FACTOR 4
+
+struct gw_server {
+    struct MHD_Daemon *daemon;
+    const struct hg_config *config;
+    struct hg_publisher *publisher;
+    int listen_fd;
+    char *unix_path;
+    atomic_long in_flight;
+    atomic_ulong next_id;
+    unsigned long id_salt;
+};
+
+enum route_kind { ROUTE_WEBHOOK, ROUTE_HEALTHZ, ROUTE_READYZ };
+
+struct request {
+    struct gw_server *server;
+    struct hg_buf body;
+    size_t discarded;
+    int too_large;
+    char *route_provider;
+    char *route_tenant;
+    double start_ms; /* monotonic */
+    char id[20];
+};
+
+static double
+monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Answers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static enum MHD_Result
+send_body(struct MHD_Connection *conn, unsigned http, const char *request_id, const char *body,
+          size_t len, const char *allow)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (request_id)
+        MHD_add_response_header(resp, "X-Request-Id", request_id);
+    if (allow)
+        MHD_add_response_header(resp, "Allow", allow);
+    ret = MHD_queue_response(conn, http, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result
+send_error(struct MHD_Connection *conn, const char *request_id, enum hg_status status,
+           const char *message, const char *allow)
+{
+    struct hg_buf b;
+    enum MHD_Result ret;
+
+    hg_buf_init(&b, 4096);
+    hg_buf_appends(&b, "{\"error\":");
+    hg_buf_append_json_str(&b, hg_status_str(status), strlen(hg_status_str(status)));
+    hg_buf_appends(&b, ",\"message\":");
+    hg_buf_append_json_str(&b, message, strlen(message));
+    hg_buf_appends(&b, "}\n");
+    ret = b.failed ? MHD_NO
+                   : send_body(conn, (unsigned)hg_status_http(status), request_id, b.data, b.len,
+                               allow);
+    hg_buf_free(&b);
+    return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void
+client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(out, size, "unix");
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+}
+
+static void
+log_request(struct request *r, struct MHD_Connection *conn, const char *method, const char *url,
+            const char *provider, enum hg_status status, const char *message)
+{
+    enum hg_log_level level = hg_status_http(status) >= 500 ? HG_LOG_WARN : HG_LOG_INFO;
+    char client[INET6_ADDRSTRLEN + 8], http[8], latency[24], size[24];
+
+    if (level < hg_log_min_level)
+        return;
+    client_address(conn, client, sizeof client);
+    snprintf(http, sizeof http, "%d", hg_status_http(status));
+    snprintf(latency, sizeof latency, "%.3f", r ? monotonic_ms() - r->start_ms : 0.0);
+    snprintf(size, sizeof size, "%zu", r ? r->body.len + r->discarded : 0);
+    const char *fields[] = {
+        "request_id", r ? r->id : "-",
+        "method", method,
+        "path", url,
+        "client", client,
+        "provider", provider ? provider : "-",
+        "#status", http,
+        "outcome", hg_status_str(status),
+        "#latency_ms", latency,
+        "#body_bytes", size,
+        message && message[0] ? "reason" : NULL, message,
+        NULL,
+    };
+    hg_log_(level, fields, "request");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Routing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Splits "<prefix>[/<provider>[/<tenant>]]". Returns 0 and sets the segments
+ * (pointers into a copy the caller frees), or -1 for a path that is not a
+ * webhook route.
+ */
+static int
+route(const char *prefix, const char *url, char **provider, char **tenant)
+{
+    size_t plen = strlen(prefix);
+    const char *rest, *slash;
+
+    *provider = *tenant = NULL;
+    if (strncmp(url, prefix, plen) != 0)
+        return -1;
+    rest = url + plen;
+    if (*rest == '\0')
+        return 0;
+    if (*rest != '/' || rest[1] == '\0')
+        return -1;
+    rest++;
+    slash = strchr(rest, '/');
+    if (slash == NULL) {
+        *provider = strdup(rest);
+        return *provider ? 0 : -1;
+    }
+    if (slash == rest || slash[1] == '\0' || strchr(slash + 1, '/') != NULL)
+        return -1;
+    *provider = strndup(rest, (size_t)(slash - rest));
+    *tenant = strdup(slash + 1);
+    if (*provider == NULL || *tenant == NULL) {
+        free(*provider);
+        free(*tenant);
+        *provider = *tenant = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* application/json, with optional parameters ("; charset=utf-8"). */
+static int
+is_json_content_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    size_t n = sizeof want - 1;
+
+    if (ct == NULL)
+        return 0;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, want, n) != 0)
+        return 0;
+    ct += n;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Handlers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static enum MHD_Result
+serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind,
+          const char *method, const char *url)
+{
+    static const char ok[] = "{\"status\":\"ok\"}\n";
+    static const char ready[] = "{\"status\":\"ready\",\"redis\":\"up\"}\n";
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        log_request(NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
+        return send_error(conn, NULL, HG_ERR_METHOD, "use GET", "GET, HEAD");
+    }
+    if (kind == ROUTE_HEALTHZ)
+        return send_body(conn, 200, NULL, ok, sizeof ok - 1, NULL);
+    if (hg_publisher_redis_up(s->publisher))
+        return send_body(conn, 200, NULL, ready, sizeof ready - 1, NULL);
+    return send_error(conn, NULL, HG_ERR_UNAVAILABLE, "redis is unreachable", NULL);
+}
+
+/* Checks what the headers alone can refuse; returns HG_OK to read the body. */
+static enum hg_status
+check_headers(struct gw_server *s, struct MHD_Connection *conn, const char *method,
+              const char *provider, const char **why)
+{
+    const char *ct, *cl;
+
+    if (strcmp(method, "POST") != 0) {
+        *why = "webhooks are delivered with POST";
+        return HG_ERR_METHOD;
+    }
+    if (provider && hg_provider_index(provider, strlen(provider)) < 0) {
+        *why = "no such provider";
+        return HG_ERR_NOT_FOUND;
+    }
+    ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!is_json_content_type(ct)) {
+        *why = "Content-Type must be application/json";
+        return HG_ERR_MEDIA_TYPE;
+    }
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+
+        if (end != cl && n > (unsigned long long)s->config->max_body) {
+            *why = "body is larger than max_body";
+            return HG_ERR_TOO_LARGE;
+        }
+    }
+    return HG_OK;
+}
+
+static void
+request_free(struct request *r)
+{
+    if (r == NULL)
+        return;
+    hg_buf_free(&r->body);
+    free(r->route_provider);
+    free(r->route_tenant);
+    free(r);
+}
+
+struct header_vec {
+    struct hg_header items[MAX_HEADERS];
+    size_t count;
+};
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct header_vec *v = cls;
+
+    (void)kind;
+    if (v->count < MAX_HEADERS && key && value) {
+        v->items[v->count].name = key;
+        v->items[v->count].value = value;
+        v->count++;
+    }
+    return MHD_YES;
+}
+
+static void
+append_ids(struct hg_buf *b, const struct hg_event *events, size_t count)
+{
+    hg_buf_appends(b, ",\"ids\":[");
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            hg_buf_appendc(b, ',');
+        hg_buf_append_json_str(b, events[i].id, strlen(events[i].id));
+    }
+    hg_buf_appends(b, "]}\n");
+}
+
+/* The body is complete: run the pipeline, publish, answer. */
+static enum MHD_Result
+finish(struct request *r, struct MHD_Connection *conn, const char *method, const char *url)
+{
+    struct gw_server *s = r->server;
+    struct header_vec headers;
+    struct hg_request req;
+    struct hg_outcome *outcome;
+    const struct hg_event *events;
+    size_t count;
+    enum hg_status status;
+    enum MHD_Result ret;
+    char client[INET6_ADDRSTRLEN + 8];
+
+    if (r->too_large) {
+        log_request(r, conn, method, url, NULL, HG_ERR_TOO_LARGE, "body is larger than max_body");
+        return send_error(conn, r->id, HG_ERR_TOO_LARGE, "body is larger than max_body", NULL);
+    }
+    headers.count = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &headers);
+    client_address(conn, client, sizeof client);
+    memset(&req, 0, sizeof req);
+    req.headers = headers.items;
+    req.header_count = headers.count;
+    req.body = r->body.data ? r->body.data : "";
+    req.body_len = r->body.len;
+    req.route_provider = r->route_provider;
+    req.route_tenant = r->route_tenant;
+    req.client_addr = client;
+    req.now_ms = hg_now_ms();
+
+    outcome = hg_process(s->config, &req);
+    if (outcome == NULL) {
+        log_request(r, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
+        return send_error(conn, r->id, HG_ERR_NOMEM, "out of memory", NULL);
+    }
+    status = hg_outcome_status(outcome);
+    events = hg_outcome_events(outcome, &count);
+    if (status == HG_OK) {
+        struct hg_publish_job job = {.events = events, .event_count = count};
+
+        status = hg_publisher_publish(s->publisher, &job);
+    }
+    if (hg_status_http(status) == 200) {
+        struct hg_buf b;
+        const char *word = status == HG_DUPLICATE ? "duplicate"
+                           : status == HG_PING    ? "ping"
+                                                  : "accepted";
+
+        hg_buf_init(&b, 64 + count * 128);
+        hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
+        append_ids(&b, events, status == HG_PING ? 0 : count);
+        log_request(r, conn, method, url, hg_outcome_provider(outcome), status, NULL);
+        ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
+        hg_buf_free(&b);
+    } else {
+        const char *message = status == HG_ERR_UNAVAILABLE
+                                  ? "redis cannot take the event now; retry later"
+                                  : hg_outcome_message(outcome);
+
+        log_request(r, conn, method, url, hg_outcome_provider(outcome), status, message);
+        ret = send_error(conn, r->id, status, message, NULL);
+    }
+    hg_outcome_free(outcome);
+    return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    struct gw_server *s = cls;
+    struct request *r = *con_cls;
+
+    (void)version;
+    if (r == NULL) {
+        char *provider = NULL, *tenant = NULL;
+        const char *why = NULL;
+        enum hg_status st;
+
+        if (strcmp(url, "/healthz") == 0)
+            return serve_ops(s, conn, ROUTE_HEALTHZ, method, url);
+        if (strcmp(url, "/readyz") == 0)
+            return serve_ops(s, conn, ROUTE_READYZ, method, url);
+        if (route(s->config->path_prefix, url, &provider, &tenant) != 0) {
+            log_request(NULL, conn, method, url, NULL, HG_ERR_NOT_FOUND, "no such path");
+            return send_error(conn, NULL, HG_ERR_NOT_FOUND, "no such path", NULL);
+        }
+        st = check_headers(s, conn, method, provider, &why);
+        if (st != HG_OK) {
+            log_request(NULL, conn, method, url, provider, st, why);
+            free(provider);
+            free(tenant);
+            return send_error(conn, NULL, st, why, st == HG_ERR_METHOD ? "POST" : NULL);
+        }
+        r = calloc(1, sizeof *r);
+        if (r == NULL) {
+            free(provider);
+            free(tenant);
+            return send_error(conn, NULL, HG_ERR_NOMEM, "out of memory", NULL);
+        }
+        r->server = s;
+        r->route_provider = provider;
+        r->route_tenant = tenant;
+        r->start_ms = monotonic_ms();
+        snprintf(r->id, sizeof r->id, "%016lx",
+                 s->id_salt ^ (atomic_fetch_add(&s->next_id, 1) * 0x9E3779B97F4A7C15UL));
+        hg_buf_init(&r->body, (size_t)s->config->max_body);
+        atomic_fetch_add(&s->in_flight, 1);
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+
+        *upload_data_size = 0;
+        if (!r->too_large && hg_buf_append(&r->body, upload_data, n) != 0) {
+            /* over the cap: drop what was buffered and discard the rest */
+            r->too_large = 1;
+            r->discarded = r->body.len;
+            hg_buf_free(&r->body);
+        }
+        if (r->too_large) {
+            r->discarded += n;
+            if (r->discarded / DISCARD_FACTOR > (size_t)s->config->max_body)
+                return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    return finish(r, conn, method, url);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+          enum MHD_RequestTerminationCode toe)
+{
+    struct gw_server *s = cls;
+    struct request *r = *con_cls;
+
+    (void)conn;
+    (void)toe;
+    if (r == NULL)
+        return;
+    request_free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    HG_LOG(HG_LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listening socket                                                          */
+/* ------------------------------------------------------------------------ */
+
+static int
+open_listener(const char *listen_spec, char **unix_path)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int fd, one = 1;
+
+    memset(&ss, 0, sizeof ss);
+    *unix_path = NULL;
+    if (strncmp(listen_spec, "unix:", 5) == 0) {
+        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+        sun->sun_family = AF_UNIX;
+        snprintf(sun->sun_path, sizeof sun->sun_path, "%s", listen_spec + 5);
+        sslen = sizeof *sun;
+        unlink(sun->sun_path); /* a stale socket from an earlier run */
+        *unix_path = strdup(sun->sun_path);
+    } else {
+        const char *colon = strrchr(listen_spec, ':');
+        char host[64];
+        size_t hlen = (size_t)(colon - listen_spec);
+        int port = atoi(colon + 1);
+
+        if (listen_spec[0] == '[') {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+            snprintf(host, sizeof host, "%.*s", (int)(hlen - 2), listen_spec + 1);
+            sin6->sin6_family = AF_INET6;
+            sin6->sin6_port = htons((uint16_t)port);
+            if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+                return -1;
+            sslen = sizeof *sin6;
+        } else {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+            snprintf(host, sizeof host, "%.*s", (int)hlen, listen_spec);
+            if (strcmp(host, "localhost") == 0)
+                snprintf(host, sizeof host, "127.0.0.1");
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons((uint16_t)port);
+            if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+                return -1;
+            sslen = sizeof *sin;
+        }
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (ss.ss_family != AF_UNIX)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server                                                                    */
+/* ------------------------------------------------------------------------ */
+
+struct gw_server *
+gw_server_start(const struct hg_config *config, struct hg_publisher *publisher)
+{
+    struct gw_server *s = calloc(1, sizeof *s);
+    unsigned threads;
+    long ncpu;
+
+    if (s == NULL)
+        return NULL;
+    s->config = config;
+    s->publisher = publisher;
+    s->id_salt = (unsigned long)hg_now_ms() * 2654435761UL ^ (unsigned long)getpid();
+    s->listen_fd = open_listener(config->listen, &s->unix_path);
+    if (s->listen_fd < 0) {
+        HG_LOG(HG_LOG_ERROR, "cannot listen on %s: %s", config->listen, strerror(errno));
+        free(s->unix_path);
+        free(s);
+        return NULL;
+    }
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = config->threads > 0 ? (unsigned)config->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+    s->daemon = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, handle, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->max_connections,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        HG_LOG(HG_LOG_ERROR, "cannot start the HTTP server on %s", config->listen);
+        close(s->listen_fd);
+        free(s->unix_path);
+        free(s);
+        return NULL;
+    }
+    HG_LOG(HG_LOG_INFO, "listening on %s with %u threads", config->listen, threads);
+    return s;
+}
+
+void
+gw_server_stop(struct gw_server *s, int64_t grace_ms)
+{
+    int64_t deadline;
+
+    if (s == NULL)
+        return;
+    /* Stop accepting, then let requests already in progress finish. */
+    MHD_quiesce_daemon(s->daemon);
+    deadline = hg_now_ms() + grace_ms;
+    while (atomic_load(&s->in_flight) > 0 && hg_now_ms() < deadline)
+        usleep(10 * 1000);
+    if (atomic_load(&s->in_flight) > 0)
+        HG_LOG(HG_LOG_WARN, "stopping with %ld requests still in progress",
+               (long)atomic_load(&s->in_flight));
+    MHD_stop_daemon(s->daemon);
+    close(s->listen_fd);
+    if (s->unix_path)
+        unlink(s->unix_path);
+    free(s->unix_path);
+    free(s);
+}
