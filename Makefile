@@ -46,20 +46,31 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/hookgate
 
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libhookgate.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/hookgate: $(GW_OBJ) $(BUILD)/libhookgate.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(GW_OBJ) $(BUILD)/libhookgate.a $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(GW_OBJ) $(BUILD)/libhookgate.a $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhookgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libhookgate.a $(PKG_LIBS) -lcmocka
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libhookgate.a $(PKG_LIBS) -lcmocka
 
 # Installs missing Debian packages (as root), or says which are missing.
 deps:

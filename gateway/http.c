@@ -131,8 +131,17 @@ client_address(struct MHD_Connection *conn, char *out, size_t size)
                   (socklen_t)size);
 }
 
+/* A request id: unique per process run, not guessable across runs. */
 static void
-log_request(struct request *r, struct MHD_Connection *conn, const char *method, const char *url,
+new_request_id(struct gw_server *s, char out[20])
+{
+    unsigned long n = atomic_fetch_add(&s->next_id, 1) + 1;
+
+    snprintf(out, 20, "%016lx", s->id_salt ^ (n * 0x9E3779B97F4A7C15UL));
+}
+
+static void
+log_request(struct request *r, const char *id, struct MHD_Connection *conn, const char *method, const char *url,
             const char *provider, enum hg_status status, const char *message)
 {
     enum hg_log_level level = hg_status_http(status) >= 500 ? HG_LOG_WARN : HG_LOG_INFO;
@@ -145,7 +154,7 @@ log_request(struct request *r, struct MHD_Connection *conn, const char *method, 
     snprintf(latency, sizeof latency, "%.3f", r ? monotonic_ms() - r->start_ms : 0.0);
     snprintf(size, sizeof size, "%zu", r ? r->body.len + r->discarded : 0);
     const char *fields[] = {
-        "request_id", r ? r->id : "-",
+        "request_id", r ? r->id : id ? id : "-",
         "method", method,
         "path", url,
         "client", client,
@@ -233,7 +242,7 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
     static const char ready[] = "{\"status\":\"ready\",\"redis\":\"up\"}\n";
 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        log_request(NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
+        log_request(NULL, NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
         return send_error(conn, NULL, HG_ERR_METHOD, "use GET", "GET, HEAD");
     }
     if (kind == ROUTE_HEALTHZ)
@@ -333,7 +342,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     char client[INET6_ADDRSTRLEN + 8];
 
     if (r->too_large) {
-        log_request(r, conn, method, url, NULL, HG_ERR_TOO_LARGE, "body is larger than max_body");
+        log_request(r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE, "body is larger than max_body");
         return send_error(conn, r->id, HG_ERR_TOO_LARGE, "body is larger than max_body", NULL);
     }
     headers.count = 0;
@@ -351,7 +360,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
 
     outcome = hg_process(s->config, &req);
     if (outcome == NULL) {
-        log_request(r, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
+        log_request(r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
         return send_error(conn, r->id, HG_ERR_NOMEM, "out of memory", NULL);
     }
     status = hg_outcome_status(outcome);
@@ -370,7 +379,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
         hg_buf_init(&b, 64 + count * 128);
         hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
         append_ids(&b, events, status == HG_PING ? 0 : count);
-        log_request(r, conn, method, url, hg_outcome_provider(outcome), status, NULL);
+        log_request(r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL);
         ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
         hg_buf_free(&b);
     } else {
@@ -378,7 +387,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
                                   ? "redis cannot take the event now; retry later"
                                   : hg_outcome_message(outcome);
 
-        log_request(r, conn, method, url, hg_outcome_provider(outcome), status, message);
+        log_request(r, NULL, conn, method, url, hg_outcome_provider(outcome), status, message);
         ret = send_error(conn, r->id, status, message, NULL);
     }
     hg_outcome_free(outcome);
@@ -396,35 +405,37 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     if (r == NULL) {
         char *provider = NULL, *tenant = NULL;
         const char *why = NULL;
+        char id[20];
         enum hg_status st;
 
         if (strcmp(url, "/healthz") == 0)
             return serve_ops(s, conn, ROUTE_HEALTHZ, method, url);
         if (strcmp(url, "/readyz") == 0)
             return serve_ops(s, conn, ROUTE_READYZ, method, url);
+        new_request_id(s, id);
         if (route(s->config->path_prefix, url, &provider, &tenant) != 0) {
-            log_request(NULL, conn, method, url, NULL, HG_ERR_NOT_FOUND, "no such path");
-            return send_error(conn, NULL, HG_ERR_NOT_FOUND, "no such path", NULL);
+            log_request(NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND, "no such path");
+            return send_error(conn, id, HG_ERR_NOT_FOUND, "no such path", NULL);
         }
         st = check_headers(s, conn, method, provider, &why);
         if (st != HG_OK) {
-            log_request(NULL, conn, method, url, provider, st, why);
+            log_request(NULL, id, conn, method, url, st == HG_ERR_NOT_FOUND ? NULL : provider, st,
+                        why);
             free(provider);
             free(tenant);
-            return send_error(conn, NULL, st, why, st == HG_ERR_METHOD ? "POST" : NULL);
+            return send_error(conn, id, st, why, st == HG_ERR_METHOD ? "POST" : NULL);
         }
         r = calloc(1, sizeof *r);
         if (r == NULL) {
             free(provider);
             free(tenant);
-            return send_error(conn, NULL, HG_ERR_NOMEM, "out of memory", NULL);
+            return send_error(conn, id, HG_ERR_NOMEM, "out of memory", NULL);
         }
         r->server = s;
         r->route_provider = provider;
         r->route_tenant = tenant;
         r->start_ms = monotonic_ms();
-        snprintf(r->id, sizeof r->id, "%016lx",
-                 s->id_salt ^ (atomic_fetch_add(&s->next_id, 1) * 0x9E3779B97F4A7C15UL));
+        memcpy(r->id, id, sizeof r->id);
         hg_buf_init(&r->body, (size_t)s->config->max_body);
         atomic_fetch_add(&s->in_flight, 1);
         *con_cls = r;

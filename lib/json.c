@@ -191,6 +191,7 @@ struct frame {
     size_t *key_lens;
     size_t count;
     size_t cap;
+    size_t key_cap;
     const char *key; /* pending key of the next member */
     size_t key_len;
 };
@@ -234,24 +235,30 @@ add(struct parser *p, struct hg_json *node)
     if (f->count == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
         struct hg_json **items = realloc(f->items, cap * sizeof *items);
-        const char **keys = NULL;
-        size_t *key_lens = NULL;
 
-        if (items)
-            f->items = items;
-        if (items && f->node->type == HG_JSON_OBJECT) {
-            keys = realloc(f->keys, cap * sizeof *keys);
-            if (keys)
-                f->keys = keys;
-            key_lens = keys ? realloc(f->key_lens, cap * sizeof *key_lens) : NULL;
-            if (key_lens)
-                f->key_lens = key_lens;
-        }
-        if (items == NULL || (f->node->type == HG_JSON_OBJECT && key_lens == NULL)) {
+        if (items == NULL) {
             p->error = "out of memory";
             return 0;
         }
+        f->items = items;
         f->cap = cap;
+    }
+    /* A frame is reused by siblings at its depth, arrays and objects alike,
+     * so the key arrays keep a capacity of their own. */
+    if (f->node->type == HG_JSON_OBJECT && f->count == f->key_cap) {
+        size_t cap = f->key_cap ? f->key_cap * 2 : 8;
+        const char **keys = realloc(f->keys, cap * sizeof *keys);
+        size_t *key_lens;
+
+        if (keys)
+            f->keys = keys;
+        key_lens = keys ? realloc(f->key_lens, cap * sizeof *key_lens) : NULL;
+        if (key_lens == NULL) {
+            p->error = "out of memory";
+            return 0;
+        }
+        f->key_lens = key_lens;
+        f->key_cap = cap;
     }
     if (f->node->type == HG_JSON_OBJECT) {
         f->keys[f->count] = f->key;
