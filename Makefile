@@ -43,6 +43,7 @@ GW_OBJ    := $(GW_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run test check check-unit check-integration format clean
+.SECONDARY:
 
 all: $(BUILD)/hookgate
 

@@ -102,9 +102,9 @@ send_error(struct MHD_Connection *conn, const char *request_id, enum hg_status s
     hg_buf_appends(&b, ",\"message\":");
     hg_buf_append_json_str(&b, message, strlen(message));
     hg_buf_appends(&b, "}\n");
-    ret = b.failed ? MHD_NO
-                   : send_body(conn, (unsigned)hg_status_http(status), request_id, b.data, b.len,
-                               allow);
+    ret = b.failed
+              ? MHD_NO
+              : send_body(conn, (unsigned)hg_status_http(status), request_id, b.data, b.len, allow);
     hg_buf_free(&b);
     return ret;
 }
@@ -141,8 +141,8 @@ new_request_id(struct gw_server *s, char out[20])
 }
 
 static void
-log_request(struct request *r, const char *id, struct MHD_Connection *conn, const char *method, const char *url,
-            const char *provider, enum hg_status status, const char *message)
+log_request(struct request *r, const char *id, struct MHD_Connection *conn, const char *method,
+            const char *url, const char *provider, enum hg_status status, const char *message)
 {
     enum hg_log_level level = hg_status_http(status) >= 500 ? HG_LOG_WARN : HG_LOG_INFO;
     char client[INET6_ADDRSTRLEN + 8], http[8], latency[24], size[24];
@@ -154,16 +154,28 @@ log_request(struct request *r, const char *id, struct MHD_Connection *conn, cons
     snprintf(latency, sizeof latency, "%.3f", r ? monotonic_ms() - r->start_ms : 0.0);
     snprintf(size, sizeof size, "%zu", r ? r->body.len + r->discarded : 0);
     const char *fields[] = {
-        "request_id", r ? r->id : id ? id : "-",
-        "method", method,
-        "path", url,
-        "client", client,
-        "provider", provider ? provider : "-",
-        "#status", http,
-        "outcome", hg_status_str(status),
-        "#latency_ms", latency,
-        "#body_bytes", size,
-        message && message[0] ? "reason" : NULL, message,
+        "request_id",
+        r    ? r->id
+        : id ? id
+             : "-",
+        "method",
+        method,
+        "path",
+        url,
+        "client",
+        client,
+        "provider",
+        provider ? provider : "-",
+        "#status",
+        http,
+        "outcome",
+        hg_status_str(status),
+        "#latency_ms",
+        latency,
+        "#body_bytes",
+        size,
+        message && message[0] ? "reason" : NULL,
+        message,
         NULL,
     };
     hg_log_(level, fields, "request");
@@ -342,7 +354,8 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     char client[INET6_ADDRSTRLEN + 8];
 
     if (r->too_large) {
-        log_request(r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE, "body is larger than max_body");
+        log_request(r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE,
+                    "body is larger than max_body");
         return send_error(conn, r->id, HG_ERR_TOO_LARGE, "body is larger than max_body", NULL);
     }
     headers.count = 0;
@@ -581,10 +594,11 @@ gw_server_start(const struct hg_config *config, struct hg_publisher *publisher)
     threads = config->threads > 0 ? (unsigned)config->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
     s->daemon = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, handle, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->max_connections,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)config->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)config->max_connections, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_END);
     if (s->daemon == NULL) {
         HG_LOG(HG_LOG_ERROR, "cannot start the HTTP server on %s", config->listen);
         close(s->listen_fd);

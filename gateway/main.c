@@ -96,11 +96,21 @@ main(int argc, char **argv)
 
     while ((opt = getopt_long(argc, argv, "c:tVh", options, NULL)) != -1) {
         switch (opt) {
-        case 'c': path = optarg; break;
-        case 't': check_only = 1; break;
-        case 'V': printf("hookgate %s\n", HG_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            path = optarg;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        case 'V':
+            printf("hookgate %s\n", HG_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

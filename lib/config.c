@@ -72,8 +72,8 @@ static const struct config_key keys[] = {
     {"redis.stream_by", KEY_ENUM, OFF(redis.stream_by), NULL, HG_STREAM_BY_PROVIDER, 0, 0,
      stream_bys, NULL},
     {"redis.maxlen", KEY_INT, OFF(redis.maxlen), NULL, 1000000, 1, INT64_MAX, NULL, NULL},
-    {"redis.dedup_ttl", KEY_INT, OFF(redis.dedup_ttl_s), NULL, 604800, 1, 10 * 365 * 86400LL,
-     NULL, NULL},
+    {"redis.dedup_ttl", KEY_INT, OFF(redis.dedup_ttl_s), NULL, 604800, 1, 10 * 365 * 86400LL, NULL,
+     NULL},
     {"redis.timeout_ms", KEY_INT, OFF(redis.timeout_ms), NULL, 2000, 1, 600000, NULL, NULL},
     {"redis.wait_replicas", KEY_INT, OFF(redis.wait_replicas), NULL, 0, 0, 64, NULL, NULL},
     {"spool.dir", KEY_STRING, OFF(spool.dir), "/var/lib/hookgate/spool", 0, 0, 0, NULL, NULL},
@@ -96,8 +96,7 @@ struct loader {
     struct hg_arena *arena; /* parse tree of the file */
 };
 
-static int
-fail(struct loader *ld, const char *key, const char *fmt, ...) HG_PRINTF(3, 4);
+static int fail(struct loader *ld, const char *key, const char *fmt, ...) HG_PRINTF(3, 4);
 
 static int
 fail(struct loader *ld, const char *key, const char *fmt, ...)
@@ -119,13 +118,19 @@ static const char *
 type_name(enum hg_json_type t)
 {
     switch (t) {
-    case HG_JSON_NULL: return "null";
+    case HG_JSON_NULL:
+        return "null";
     case HG_JSON_FALSE:
-    case HG_JSON_TRUE: return "a boolean";
-    case HG_JSON_NUMBER: return "a number";
-    case HG_JSON_STRING: return "a string";
-    case HG_JSON_ARRAY: return "an array";
-    case HG_JSON_OBJECT: return "an object";
+    case HG_JSON_TRUE:
+        return "a boolean";
+    case HG_JSON_NUMBER:
+        return "a number";
+    case HG_JSON_STRING:
+        return "a string";
+    case HG_JSON_ARRAY:
+        return "an array";
+    case HG_JSON_OBJECT:
+        return "an object";
     }
     return "?";
 }
@@ -728,8 +733,8 @@ apply_object(struct loader *ld, struct hg_config *cfg, const struct hg_json *roo
 }
 
 enum hg_status
-hg_config_parse(const char *name, const char *text, size_t len, struct hg_config **out,
-                char *err, size_t err_size)
+hg_config_parse(const char *name, const char *text, size_t len, struct hg_config **out, char *err,
+                size_t err_size)
 {
     struct loader ld = {name, err, err_size, NULL};
     struct hg_config *cfg = NULL;

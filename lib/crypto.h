@@ -37,8 +37,8 @@ int hg_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t ou
  * secret's HMAC over `msg` equals the decoded `sig_hex`, else 0. Every secret
  * is tried (no early exit) and compared with CRYPTO_memcmp.
  */
-int hg_hmac_verify_hex(enum hg_digest digest, const struct hg_secret_list *secrets,
-                       const void *msg, size_t msg_len, const char *sig_hex, size_t sig_len);
+int hg_hmac_verify_hex(enum hg_digest digest, const struct hg_secret_list *secrets, const void *msg,
+                       size_t msg_len, const char *sig_hex, size_t sig_len);
 
 /* Constant-time equality of two byte strings (the length is not secret). */
 int hg_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);

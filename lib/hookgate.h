@@ -68,8 +68,8 @@ extern enum hg_log_level hg_log_min_level;
  *   {"time":"…","level":"info","msg":"<formatted>", <fields>}
  * `fields` is either NULL or a list of name/value string pairs ending with
  * NULL; values are JSON-escaped strings, except that a name starting with
- * '#' (dropped from the output) marks a value written as a JSON number. Use the HG_LOG macro so that the level is
- * checked before any argument is evaluated. Never pass a secret or a body.
+ * '#' (dropped from the output) marks a value written as a JSON number. Use the HG_LOG macro so
+ * that the level is checked before any argument is evaluated. Never pass a secret or a body.
  */
 void hg_log_(enum hg_log_level level, const char *const *fields, const char *fmt, ...)
     HG_PRINTF(3, 4);
@@ -208,8 +208,8 @@ struct hg_request {
 
 /* One normalized event, ready to publish. Strings are NUL-terminated. */
 struct hg_event {
-    char *id;       /* "<provider>:<64 hex>" */
-    char *type;     /* "<provider>.<event>" */
+    char *id;   /* "<provider>:<64 hex>" */
+    char *type; /* "<provider>.<event>" */
     const char *category;
     const char *provider;
     char *stream;   /* stream key */

@@ -112,8 +112,8 @@ check_escapes(const char *s, size_t len)
         if (u >= 0xDC00 && u <= 0xDFFF)
             return -1;
         if (u >= 0xD800 && u <= 0xDBFF) {
-            if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
-                hex4(s + i + 8, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+            if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' || hex4(s + i + 8, &lo) != 0 ||
+                lo < 0xDC00 || lo > 0xDFFF)
                 return -1;
             i += 11;
             continue;

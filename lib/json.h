@@ -51,8 +51,7 @@ enum hg_json_flags {
  * trailing garbage.
  */
 const struct hg_json *hg_json_parse(struct hg_arena *arena, const char *text, size_t len,
-                                    unsigned max_depth, unsigned flags, char *err,
-                                    size_t err_size);
+                                    unsigned max_depth, unsigned flags, char *err, size_t err_size);
 
 /* Object member lookup by key; NULL when absent or when obj is no object. */
 const struct hg_json *hg_json_get(const struct hg_json *obj, const char *key);

@@ -57,8 +57,8 @@ set_message(struct hg_outcome *o, const char *fmt, va_list ap)
     vsnprintf(o->message, sizeof o->message, fmt, ap);
 }
 
-static enum hg_status
-outcome_fail(struct hg_outcome *o, enum hg_status status, const char *fmt, ...) HG_PRINTF(3, 4);
+static enum hg_status outcome_fail(struct hg_outcome *o, enum hg_status status, const char *fmt,
+                                   ...) HG_PRINTF(3, 4);
 
 static enum hg_status
 outcome_fail(struct hg_outcome *o, enum hg_status status, const char *fmt, ...)
@@ -118,10 +118,9 @@ hg_ctx_check_fresh(struct hg_ctx *ctx, int64_t event_ms)
                            (long long)(skew_ms / 1000),
                            (long long)ctx->config->timestamp_tolerance_s);
     if (-skew_ms > tolerance_ms)
-        return hg_ctx_fail(ctx, HG_ERR_STALE,
-                           "timestamp is %lld s in the future (tolerance %lld s)",
-                           (long long)(-skew_ms / 1000),
-                           (long long)ctx->config->timestamp_tolerance_s);
+        return hg_ctx_fail(
+            ctx, HG_ERR_STALE, "timestamp is %lld s in the future (tolerance %lld s)",
+            (long long)(-skew_ms / 1000), (long long)ctx->config->timestamp_tolerance_s);
     return HG_OK;
 }
 
@@ -292,9 +291,14 @@ detect(struct hg_outcome *o, const struct hg_request *req, const struct hg_json 
 
     for (size_t i = 0; i < count && i < 16; i++) {
         switch (hg_provider_at(i)->detect(req, body)) {
-        case HG_DETECT_HEADERS: by_headers[nh++] = (int)i; break;
-        case HG_DETECT_SHAPE: by_shape[ns++] = (int)i; break;
-        case HG_DETECT_NO: break;
+        case HG_DETECT_HEADERS:
+            by_headers[nh++] = (int)i;
+            break;
+        case HG_DETECT_SHAPE:
+            by_shape[ns++] = (int)i;
+            break;
+        case HG_DETECT_NO:
+            break;
         }
     }
     if (nh == 1)
@@ -340,8 +344,7 @@ run(struct hg_outcome *o, const struct hg_config *config, const struct hg_reques
             return;
         }
     }
-    body = hg_json_parse(o->arena, req->body, req->body_len, HG_JSON_MAX_DEPTH, 0, why,
-                         sizeof why);
+    body = hg_json_parse(o->arena, req->body, req->body_len, HG_JSON_MAX_DEPTH, 0, why, sizeof why);
     if (body == NULL) {
         outcome_fail(o, HG_ERR_BAD_JSON, "body is not valid JSON: %s", why);
         return;

@@ -419,8 +419,8 @@ run_jobs(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
             continue;
         if (load_script(pub) != 0)
             return;
-        if (append_job(pub, jobs[i], 0) != 0 ||
-            redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+        if (append_job(pub, jobs[i], 0) != 0 || redisGetReply(pub->ctx, (void **)&r) != REDIS_OK ||
+            r == NULL) {
             disconnect(pub, "no reply after NOSCRIPT");
             return;
         }
@@ -453,6 +453,7 @@ thread_main(void *arg)
     struct hg_publisher *pub = arg;
     struct hg_publish_job *jobs[BATCH_MAX];
 
+    connect_redis(pub); /* so that /readyz is right from the start */
     for (;;) {
         size_t n = 0;
         int stopping;

@@ -34,8 +34,7 @@ static enum hg_detect
 detect(const struct hg_request *req, const struct hg_json *body)
 {
     (void)body;
-    return hg_request_has_header_prefix(req, "X-ServiceHook-") ? HG_DETECT_HEADERS
-                                                               : HG_DETECT_NO;
+    return hg_request_has_header_prefix(req, "X-ServiceHook-") ? HG_DETECT_HEADERS : HG_DETECT_NO;
 }
 
 static enum hg_status
@@ -68,8 +67,7 @@ authenticate(struct hg_ctx *ctx)
 
     if (sig == NULL)
         return hg_ctx_fail(ctx, HG_ERR_UNAUTHORIZED, "missing X-ServiceHook-Signature");
-    if (!hg_hmac_verify_hex(HG_DIGEST_SHA256, secrets, req->body, req->body_len, sig,
-                            strlen(sig)))
+    if (!hg_hmac_verify_hex(HG_DIGEST_SHA256, secrets, req->body, req->body_len, sig, strlen(sig)))
         return hg_ctx_fail(ctx, HG_ERR_UNAUTHORIZED, "signature does not match");
 
     if (ts == NULL)
