@@ -271,13 +271,13 @@ check_headers(struct gw_server *s, struct MHD_Connection *conn, const char *meth
 {
     const char *ct, *cl;
 
-    if (strcmp(method, "POST") != 0) {
-        *why = "webhooks are delivered with POST";
-        return HG_ERR_METHOD;
-    }
     if (provider && hg_provider_index(provider, strlen(provider)) < 0) {
         *why = "no such provider";
         return HG_ERR_NOT_FOUND;
+    }
+    if (strcmp(method, "POST") != 0) {
+        *why = "webhooks are delivered with POST";
+        return HG_ERR_METHOD;
     }
     ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!is_json_content_type(ct)) {

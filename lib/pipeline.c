@@ -321,6 +321,21 @@ detect(struct hg_outcome *o, const struct hg_request *req, const struct hg_json 
     return -1;
 }
 
+/* The first of the provider's headers that the request repeats, or NULL. */
+static const char *
+repeated_header(const struct hg_provider *p, const struct hg_request *req)
+{
+    for (size_t h = 0; p->headers && p->headers[h]; h++) {
+        int seen = 0;
+
+        for (size_t i = 0; i < req->header_count; i++)
+            seen += strcasecmp(req->headers[i].name, p->headers[h]) == 0;
+        if (seen > 1)
+            return p->headers[h];
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Process                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -357,6 +372,12 @@ run(struct hg_outcome *o, const struct hg_config *config, const struct hg_reques
             outcome_fail(o, HG_ERR_DISABLED, "provider %s is not enabled", o->provider->name);
             return;
         }
+    }
+
+    const char *repeated = repeated_header(o->provider, req);
+    if (repeated) {
+        outcome_fail(o, HG_ERR_BAD_REQUEST, "header %s appears more than once", repeated);
+        return;
     }
 
     struct hg_ctx ctx = {

@@ -53,6 +53,9 @@ struct hg_event_spec {
 struct hg_provider {
     const char *name;         /* config name, route segment, stream name */
     const char *verification; /* envelope "verification", e.g. "hmac-sha256" */
+    /* The headers the provider reads (NULL-terminated): a request that repeats
+     * one of them is refused, since which copy counts would be ambiguous. */
+    const char *const *headers;
 
     /* Does this request come from this provider? `body` is the parsed body. */
     enum hg_detect (*detect)(const struct hg_request *req, const struct hg_json *body);

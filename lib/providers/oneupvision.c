@@ -30,6 +30,14 @@ static const struct hg_category_map categories[] = {
     {NULL, NULL},
 };
 
+static const char *const headers[] = {
+    "X-ServiceHook-Event",
+    "X-ServiceHook-Timestamp",
+    "X-ServiceHook-UUID",
+    "X-ServiceHook-Signature",
+    NULL,
+};
+
 static enum hg_detect
 detect(const struct hg_request *req, const struct hg_json *body)
 {
@@ -107,6 +115,7 @@ normalize(struct hg_ctx *ctx)
 const struct hg_provider hg_provider_oneupvision = {
     .name = "oneupvision",
     .verification = "hmac-sha256",
+    .headers = headers,
     .detect = detect,
     .authenticate = authenticate,
     .normalize = normalize,

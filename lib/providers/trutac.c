@@ -19,6 +19,8 @@ static const struct hg_category_map clocking_actions[] = {
     {NULL, NULL},
 };
 
+static const char *const headers[] = {"TT-Hook-Signature", "TT-Hook-Event", NULL};
+
 static enum hg_detect
 detect(const struct hg_request *req, const struct hg_json *body)
 {
@@ -81,6 +83,7 @@ normalize(struct hg_ctx *ctx)
 const struct hg_provider hg_provider_trutac = {
     .name = "trutac",
     .verification = "hmac-sha1",
+    .headers = headers,
     .detect = detect,
     .authenticate = authenticate,
     .normalize = normalize,
