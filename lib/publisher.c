@@ -453,7 +453,6 @@ thread_main(void *arg)
     struct hg_publisher *pub = arg;
     struct hg_publish_job *jobs[BATCH_MAX];
 
-    connect_redis(pub); /* so that /readyz is right from the start */
     for (;;) {
         size_t n = 0;
         int stopping;
@@ -513,9 +512,15 @@ hg_publisher_new(const struct hg_redis_config *config, struct hg_publisher **out
     snprintf(pub->ttl, sizeof pub->ttl, "%lld", (long long)config->dedup_ttl_s);
     snprintf(pub->maxlen, sizeof pub->maxlen, "%lld", (long long)config->maxlen);
     pub->backoff_ms = BACKOFF_MIN_MS;
+    /* The first attempt happens here, before the thread exists and before the
+     * HTTP server starts, so /readyz is right from the first request. The
+     * context then belongs to the thread. */
+    connect_redis(pub);
     pthread_mutex_init(&pub->lock, NULL);
     pthread_cond_init(&pub->wake, NULL);
     if (pthread_create(&pub->thread, NULL, thread_main, pub) != 0) {
+        if (pub->ctx)
+            redisFree(pub->ctx);
         pthread_mutex_destroy(&pub->lock);
         pthread_cond_destroy(&pub->wake);
         target_free(&pub->target);
