@@ -753,7 +753,8 @@ hg_config_parse(const char *name, const char *text, size_t len, struct hg_config
     if (set_defaults(&ld, cfg) != 0)
         goto fail;
 
-    root = hg_json_parse(ld.arena, text, len, 32, HG_JSON_ALLOW_COMMENTS, why, sizeof why);
+    root = hg_json_parse(ld.arena, text, len, 32, HG_JSON_ALLOW_COMMENTS | HG_JSON_NAME_KEYS, why,
+                         sizeof why);
     if (root == NULL) {
         fail(&ld, NULL, "not valid JSON: %s", why);
         goto fail;

@@ -203,6 +203,8 @@ struct parser {
     unsigned max_depth;
     struct hg_json *root;
     const char *error;
+    unsigned flags;
+    char error_buf[160];
 };
 
 static struct hg_json *
@@ -397,7 +399,14 @@ close_container(struct parser *p)
     qsort_r(n->sorted, count, sizeof *n->sorted, key_order, n);
     for (size_t i = 1; i < count; i++) {
         if (key_order(&n->sorted[i - 1], &n->sorted[i], n) == 0) {
+            unsigned k = n->sorted[i];
+
             p->error = "duplicate key in object";
+            if (p->flags & HG_JSON_NAME_KEYS) {
+                snprintf(p->error_buf, sizeof p->error_buf, "duplicate key \"%.*s\"",
+                         (int)(n->key_lens[k] > 100 ? 100 : n->key_lens[k]), n->keys[k]);
+                p->error = p->error_buf;
+            }
             return 0;
         }
     }
@@ -429,13 +438,13 @@ const struct hg_json *
 hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max_depth,
               unsigned flags, char *err, size_t err_size)
 {
-    struct parser p = {arena, NULL, 0, max_depth, NULL, NULL};
+    struct parser p = {arena, NULL, 0, max_depth, NULL, NULL, flags, ""};
     yajl_handle h = NULL;
     yajl_status st;
     const struct hg_json *root = NULL;
 
     if (hg_utf8_validate(text, len) != 0) {
-        snprintf(err, err_size, "body is not valid UTF-8");
+        snprintf(err, err_size, "not valid UTF-8");
         return NULL;
     }
     if (check_escapes(text, len) != 0) {

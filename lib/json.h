@@ -41,6 +41,7 @@ struct hg_json {
 
 enum hg_json_flags {
     HG_JSON_ALLOW_COMMENTS = 1 << 0, /* for configuration files */
+    HG_JSON_NAME_KEYS = 1 << 1,      /* errors may quote keys (never for request bodies) */
 };
 
 /*

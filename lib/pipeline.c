@@ -195,6 +195,11 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
     if (spec->name_len == 0 || spec->name_len > EVENT_NAME_MAX)
         return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "event name is missing or over %d bytes",
                            EVENT_NAME_MAX);
+    /* Names and tenants can come from headers: the envelope must stay JSON. */
+    if (hg_utf8_validate(spec->name, spec->name_len) != 0)
+        return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "event name is not valid UTF-8");
+    if (ctx->tenant && hg_utf8_validate(ctx->tenant, strlen(ctx->tenant)) != 0)
+        return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "tenant is not valid UTF-8");
     if (o->count == o->cap) {
         size_t cap = o->cap ? o->cap * 2 : 4;
         struct hg_event *events = hg_arena_alloc(ctx->arena, cap * sizeof *events);
