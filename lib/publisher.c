@@ -358,7 +358,7 @@ is_noscript(const redisReply *r)
 static void
 run_jobs(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
 {
-    size_t i, sent = 0;
+    size_t i;
     redisReply *r;
     int retry_eval[BATCH_MAX] = {0};
 
@@ -384,8 +384,7 @@ run_jobs(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
             return;
         }
     }
-    sent = n;
-    for (i = 0; i < sent; i++) {
+    for (i = 0; i < n; i++) {
         if (redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
             disconnect(pub, pub->ctx->errstr[0] ? pub->ctx->errstr : "no reply");
             return;
@@ -414,7 +413,7 @@ run_jobs(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
         freeReplyObject(r);
     }
     /* The script cache was flushed (or Redis restarted): reload and retry. */
-    for (i = 0; i < sent; i++) {
+    for (i = 0; i < n; i++) {
         if (!retry_eval[i])
             continue;
         if (load_script(pub) != 0)
