@@ -53,6 +53,7 @@ struct request {
     char *route_tenant;
     double start_ms; /* monotonic */
     char id[20];
+    char client[INET6_ADDRSTRLEN + 8]; /* behind trusted proxies, once known */
 };
 
 static double
@@ -140,16 +141,45 @@ new_request_id(struct gw_server *s, char out[20])
     snprintf(out, 20, "%016lx", s->id_salt ^ (n * 0x9E3779B97F4A7C15UL));
 }
 
+/*
+ * The path as logged: for a provider whose path segment is a credential
+ * (Ombori's token), the segment is shown as '*'.
+ */
 static void
-log_request(struct request *r, const char *id, struct MHD_Connection *conn, const char *method,
-            const char *url, const char *provider, enum hg_status status, const char *message)
+loggable_path(const struct gw_server *s, const char *url, char *out, size_t size)
+{
+    const char *prefix = s->config->path_prefix;
+    size_t plen = strlen(prefix);
+    const char *seg, *slash;
+
+    snprintf(out, size, "%s", url);
+    if (strncmp(url, prefix, plen) != 0 || url[plen] != '/')
+        return;
+    seg = url + plen + 1;
+    slash = strchr(seg, '/');
+    if (slash == NULL)
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(slash - seg), seg);
+    if (hg_provider_path_segment_is_secret(name))
+        snprintf(out, size, "%.*s/*", (int)(slash - url), url);
+}
+
+static void
+log_request(const struct gw_server *s, struct request *r, const char *id,
+            struct MHD_Connection *conn, const char *method, const char *url, const char *provider,
+            enum hg_status status, const char *message)
 {
     enum hg_log_level level = hg_status_http(status) >= 500 ? HG_LOG_WARN : HG_LOG_INFO;
-    char client[INET6_ADDRSTRLEN + 8], http[8], latency[24], size[24];
+    char client[INET6_ADDRSTRLEN + 8], http[8], latency[24], size[24], path[512];
 
     if (level < hg_log_min_level)
         return;
-    client_address(conn, client, sizeof client);
+    if (r && r->client[0])
+        snprintf(client, sizeof client, "%s", r->client);
+    else
+        client_address(conn, client, sizeof client);
+    loggable_path(s, url, path, sizeof path);
     snprintf(http, sizeof http, "%d", hg_status_http(status));
     snprintf(latency, sizeof latency, "%.3f", r ? monotonic_ms() - r->start_ms : 0.0);
     snprintf(size, sizeof size, "%zu", r ? r->body.len + r->discarded : 0);
@@ -254,7 +284,7 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
     static const char ready[] = "{\"status\":\"ready\",\"redis\":\"up\"}\n";
 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        log_request(NULL, NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
+        log_request(s, NULL, NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
         return send_error(conn, NULL, HG_ERR_METHOD, "use GET", "GET, HEAD");
     }
     if (kind == ROUTE_HEALTHZ)
@@ -354,7 +384,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     char client[INET6_ADDRSTRLEN + 8];
 
     if (r->too_large) {
-        log_request(r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE,
+        log_request(s, r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE,
                     "body is larger than max_body");
         return send_error(conn, r->id, HG_ERR_TOO_LARGE, "body is larger than max_body", NULL);
     }
@@ -373,14 +403,17 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
 
     outcome = hg_process(s->config, &req);
     if (outcome == NULL) {
-        log_request(r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
+        log_request(s, r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
         return send_error(conn, r->id, HG_ERR_NOMEM, "out of memory", NULL);
     }
     status = hg_outcome_status(outcome);
     events = hg_outcome_events(outcome, &count);
+    if (hg_client_addr(s->config, &req, r->client, sizeof r->client) != 0)
+        snprintf(r->client, sizeof r->client, "%s", client);
     if (status == HG_OK) {
-        struct hg_publish_job job = {.events = events, .event_count = count};
+        struct hg_publish_job job;
 
+        hg_outcome_job(outcome, &job);
         status = hg_publisher_publish(s->publisher, &job);
     }
     if (hg_status_http(status) == 200) {
@@ -392,15 +425,17 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
         hg_buf_init(&b, 64 + count * 128);
         hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
         append_ids(&b, events, status == HG_PING ? 0 : count);
-        log_request(r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL);
+        log_request(s, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL);
         ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
         hg_buf_free(&b);
     } else {
         const char *message = status == HG_ERR_UNAVAILABLE
                                   ? "redis cannot take the event now; retry later"
+                              : hg_outcome_status(outcome) == HG_OK
+                                  ? "the token was already used by another event (replay)"
                                   : hg_outcome_message(outcome);
 
-        log_request(r, NULL, conn, method, url, hg_outcome_provider(outcome), status, message);
+        log_request(s, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, message);
         ret = send_error(conn, r->id, status, message, NULL);
     }
     hg_outcome_free(outcome);
@@ -427,13 +462,13 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
             return serve_ops(s, conn, ROUTE_READYZ, method, url);
         new_request_id(s, id);
         if (route(s->config->path_prefix, url, &provider, &tenant) != 0) {
-            log_request(NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND, "no such path");
+            log_request(s, NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND, "no such path");
             return send_error(conn, id, HG_ERR_NOT_FOUND, "no such path", NULL);
         }
         st = check_headers(s, conn, method, provider, &why);
         if (st != HG_OK) {
-            log_request(NULL, id, conn, method, url, st == HG_ERR_NOT_FOUND ? NULL : provider, st,
-                        why);
+            log_request(s, NULL, id, conn, method, url, st == HG_ERR_NOT_FOUND ? NULL : provider,
+                        st, why);
             free(provider);
             free(tenant);
             return send_error(conn, id, st, why, st == HG_ERR_METHOD ? "POST" : NULL);

@@ -32,6 +32,18 @@ usage(FILE *out)
             DEFAULT_CONFIG);
 }
 
+static void
+log_warning(const char *message)
+{
+    HG_LOG(HG_LOG_WARN, "%s", message);
+}
+
+static void
+print_warning(const char *message)
+{
+    fprintf(stderr, "hookgate: warning: %s\n", message);
+}
+
 static int
 serve(struct hg_config *config)
 {
@@ -48,6 +60,7 @@ serve(struct hg_config *config)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    hg_config_warnings(config, log_warning);
     if (hg_publisher_new(&config->redis, &publisher) != HG_OK) {
         HG_LOG(HG_LOG_ERROR, "%s: redis.url: cannot be used", config->file);
         goto out;
@@ -131,6 +144,7 @@ main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        hg_config_warnings(config, print_warning);
         printf("configuration OK\n");
         hg_config_free(config);
         return 0;

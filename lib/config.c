@@ -107,10 +107,12 @@ fail(struct loader *ld, const char *key, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    if (key)
+    if (ld->file && key)
         snprintf(ld->err, ld->err_size, "%s: %s: %s", ld->file, key, what);
+    else if (ld->file || key)
+        snprintf(ld->err, ld->err_size, "%s: %s", ld->file ? ld->file : key, what);
     else
-        snprintf(ld->err, ld->err_size, "%s: %s", ld->file, what);
+        snprintf(ld->err, ld->err_size, "%s", what);
     return -1;
 }
 
@@ -326,8 +328,8 @@ resolve_secret(struct loader *ld, const char *key, const char *ref, size_t ref_l
     return 0;
 }
 
-static void
-secret_list_free(struct hg_secret_list *list)
+void
+hg_secret_list_free(struct hg_secret_list *list)
 {
     for (size_t i = 0; i < list->count; i++) {
         OPENSSL_cleanse(list->items[i].bytes, list->items[i].len);
@@ -423,6 +425,24 @@ parse_cidrs(struct loader *ld, const char *key, const struct hg_json *v, struct 
         out->count++;
     }
     return 0;
+}
+
+int
+hg_config_parse_secrets(const char *key, const struct hg_json *value, struct hg_secret_list *out,
+                        char *err, size_t err_size)
+{
+    struct loader ld = {NULL, err, err_size, NULL};
+
+    return parse_secret_list(&ld, key, value, out);
+}
+
+int
+hg_config_parse_cidrs(const char *key, const struct hg_json *value, struct hg_cidr_list *out,
+                      char *err, size_t err_size)
+{
+    struct loader ld = {NULL, err, err_size, NULL};
+
+    return parse_cidrs(&ld, key, value, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -622,7 +642,7 @@ static int
 parse_provider(struct loader *ld, const struct hg_provider *p, const char *pkey,
                const struct hg_json *v, struct hg_provider_config *pc)
 {
-    char key[256], why[256];
+    char key[256], why[512];
     int enabled = -1; /* not set */
 
     if (v->type != HG_JSON_OBJECT)
@@ -643,12 +663,12 @@ parse_provider(struct loader *ld, const struct hg_provider *p, const char *pkey,
             if (parse_tenants(ld, key, m, pc) != 0)
                 return -1;
         } else {
-            int rc = p->config_key ? p->config_key(pc, name, m, why, sizeof why) : 1;
+            int rc = p->config_key ? p->config_key(pc, key, name, m, why, sizeof why) : 1;
 
             if (rc > 0)
                 return fail(ld, key, "unknown key");
             if (rc < 0)
-                return fail(ld, key, "%s", why);
+                return fail(ld, NULL, "%s", why);
         }
     }
 
@@ -835,10 +855,10 @@ hg_config_free(struct hg_config *cfg)
         struct hg_provider_config *pc = &cfg->providers[i];
         const struct hg_provider *p = hg_provider_at(i);
 
-        secret_list_free(&pc->secrets);
+        hg_secret_list_free(&pc->secrets);
         for (size_t t = 0; t < pc->tenant_count; t++) {
             free(pc->tenants[t].id);
-            secret_list_free(&pc->tenants[t].secrets);
+            hg_secret_list_free(&pc->tenants[t].secrets);
         }
         free(pc->tenants);
         if (pc->extra && p->config_free)

@@ -107,3 +107,48 @@ hg_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
         return 0;
     return a_len == 0 || CRYPTO_memcmp(a, b, a_len) == 0;
 }
+
+static int
+b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+long
+hg_base64_decode(const char *in, size_t in_len, unsigned char *out, size_t out_size)
+{
+    size_t o = 0;
+
+    if (in_len % 4 != 0)
+        return -1;
+    for (size_t i = 0; i < in_len; i += 4) {
+        int v[4], pad = 0;
+
+        for (int k = 0; k < 4; k++) {
+            if (in[i + k] == '=' && i + 4 == in_len && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else if (pad || (v[k] = b64_value(in[i + k])) < 0) {
+                return -1;
+            }
+        }
+        unsigned long triple = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 |
+                               (unsigned long)v[2] << 6 | (unsigned long)v[3];
+        for (int k = 0; k < 3 - pad; k++) {
+            if (o >= out_size)
+                return -1;
+            out[o++] = (unsigned char)(triple >> (16 - 8 * k));
+        }
+    }
+    return (long)o;
+}

@@ -40,6 +40,12 @@ int hg_hex_decode(const char *hex, size_t hex_len, unsigned char *out, size_t ou
 int hg_hmac_verify_hex(enum hg_digest digest, const struct hg_secret_list *secrets, const void *msg,
                        size_t msg_len, const char *sig_hex, size_t sig_len);
 
+/*
+ * Decodes standard base64 (with padding) into out; returns the decoded length,
+ * or -1 when the input is malformed or does not fit.
+ */
+long hg_base64_decode(const char *in, size_t in_len, unsigned char *out, size_t out_size);
+
 /* Constant-time equality of two byte strings (the length is not secret). */
 int hg_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 

@@ -88,6 +88,8 @@ void hg_log_(enum hg_log_level level, const char *const *fields, const char *fmt
 
 int hg_log_level_parse(const char *name, enum hg_log_level *out);
 
+struct hg_request;
+
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                             */
 /* ------------------------------------------------------------------------ */
@@ -179,11 +181,27 @@ void hg_config_free(struct hg_config *config);
 
 struct hg_provider;
 
+/*
+ * Calls `warn` once for each configured choice that start-up should warn
+ * about (for example a provider accepting unauthenticated deliveries).
+ */
+void hg_config_warnings(const struct hg_config *config, void (*warn)(const char *message));
+
+/*
+ * The client address of a request: the peer, or, when the peer is one of
+ * trusted_proxies, the nearest untrusted address of X-Forwarded-For.
+ * Returns 0, or -1 when it cannot be told (unparsable address or hop).
+ */
+int hg_client_addr(const struct hg_config *config, const struct hg_request *req, char *out,
+                   size_t out_size);
+
 size_t hg_provider_count(void);
 const struct hg_provider *hg_provider_at(size_t index);
 /* Looks a provider up by its config name; -1 when unknown. */
 int hg_provider_index(const char *name, size_t len);
 const char *hg_provider_name(const struct hg_provider *provider);
+/* 1 when <prefix>/<name>/<segment> carries a credential rather than a tenant. */
+int hg_provider_path_segment_is_secret(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Request pipeline                                                          */
@@ -219,6 +237,7 @@ struct hg_event {
 };
 
 struct hg_outcome;
+struct hg_publish_job;
 
 /*
  * Runs a request through detection, authentication and normalization.
@@ -234,6 +253,8 @@ const char *hg_outcome_provider(const struct hg_outcome *outcome);
 /* A human-readable reason for a refusal; never contains a secret. */
 const char *hg_outcome_message(const struct hg_outcome *outcome);
 const struct hg_event *hg_outcome_events(const struct hg_outcome *outcome, size_t *count);
+/* Prepares a publish job for the outcome's events (and its single-use token). */
+void hg_outcome_job(const struct hg_outcome *outcome, struct hg_publish_job *job);
 void hg_outcome_free(struct hg_outcome *outcome);
 
 /* ------------------------------------------------------------------------ */
@@ -252,9 +273,15 @@ struct hg_publisher;
 struct hg_publish_job {
     const struct hg_event *events;
     size_t event_count;
+    /* Optional single-use token: key, the event id it belongs to, its TTL. */
+    const char *nonce_key;
+    const char *nonce_value;
+    int64_t nonce_ttl_s;
     /* Results, set before `done` is called. */
-    enum hg_status status; /* HG_OK, HG_DUPLICATE (all seen before) or an error */
-    size_t new_count;      /* events added by this job */
+    /* HG_OK, HG_DUPLICATE (all seen before), HG_ERR_UNAUTHORIZED (token
+     * replayed) or HG_ERR_UNAVAILABLE */
+    enum hg_status status;
+    size_t new_count; /* events added by this job */
     /* Called once, on the publisher thread, when the job is complete. */
     void (*done)(struct hg_publish_job *job);
     void *cookie;

@@ -25,6 +25,8 @@ struct hg_outcome {
     size_t count;
     size_t cap;
     char receivedat[32];
+    char *nonce_key; /* single-use token key, or NULL */
+    int64_t nonce_ttl_s;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -105,6 +107,21 @@ hg_ctx_secrets(struct hg_ctx *ctx, const char *tenant)
         return NULL;
     }
     return &pc->secrets;
+}
+
+enum hg_status
+hg_ctx_set_nonce(struct hg_ctx *ctx, const char *token, size_t token_len, int64_t ttl_s)
+{
+    unsigned char digest[HG_SHA256_LEN];
+    char hex[2 * HG_SHA256_LEN + 1];
+
+    /* The key holds a digest, not the token: keys show up in monitoring. */
+    hg_sha256(token, token_len, digest);
+    hg_hex_encode(digest, sizeof digest, hex);
+    ctx->outcome->nonce_key = hg_arena_printf(ctx->arena, "%s:{%s}:nonce:%s",
+                                              ctx->config->redis.prefix, ctx->provider->name, hex);
+    ctx->outcome->nonce_ttl_s = ttl_s;
+    return ctx->outcome->nonce_key ? HG_OK : HG_ERR_NOMEM;
 }
 
 enum hg_status
@@ -247,8 +264,7 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
         json_field(&b, "subject", spec->subject, spec->subject_len);
     json_field(&b, "time", time_str, strlen(time_str));
     json_field(&b, "receivedat", o->receivedat, strlen(o->receivedat));
-    json_field(&b, "verification", ctx->provider->verification,
-               strlen(ctx->provider->verification));
+    json_field(&b, "verification", ctx->verification, strlen(ctx->verification));
     hg_buf_appends(&b, ",\"datacontenttype\":\"application/json\",\"data\":");
     if (spec->data_node)
         hg_json_write(&b, spec->data_node, HG_JSON_SORT_NONE);
@@ -287,12 +303,59 @@ name_list(char *out, size_t size, const int *idx, size_t n)
     }
 }
 
+/*
+ * What detection saw, for the refusal message: the provider headers present
+ * and the body's top-level member names (names only, never values, at most
+ * eight, characters outside [A-Za-z0-9_.-] shown as '?').
+ */
+static void
+describe_request(const struct hg_request *req, const struct hg_json *body, char *out, size_t size)
+{
+    static const char *const prefixes[] = {"X-Hub-Signature", "TT-Hook-", "X-ServiceHook-"};
+    struct hg_buf b;
+    int any = 0;
+
+    hg_buf_init(&b, size - 1);
+    hg_buf_appends(&b, "headers seen:");
+    for (size_t i = 0; i < req->header_count; i++) {
+        for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++) {
+            if (strncasecmp(req->headers[i].name, prefixes[p], strlen(prefixes[p])) == 0) {
+                hg_buf_appendf(&b, " %.40s", req->headers[i].name);
+                any = 1;
+                break;
+            }
+        }
+    }
+    if (!any)
+        hg_buf_appends(&b, " none");
+    if (body->type != HG_JSON_OBJECT) {
+        hg_buf_appends(&b, "; body is not a JSON object");
+    } else {
+        hg_buf_appends(&b, "; body members:");
+        for (size_t i = 0; i < body->count && i < 8; i++) {
+            hg_buf_appendc(&b, ' ');
+            for (size_t c = 0; c < body->key_lens[i] && c < 32; c++) {
+                char ch = body->keys[i][c];
+                int safe = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                           (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+                hg_buf_appendc(&b, safe ? ch : '?');
+            }
+        }
+        if (body->count > 8)
+            hg_buf_appends(&b, " …");
+        if (body->count == 0)
+            hg_buf_appends(&b, " none");
+    }
+    snprintf(out, size, "%s", b.data ? b.data : "");
+    hg_buf_free(&b);
+}
+
 static int
 detect(struct hg_outcome *o, const struct hg_request *req, const struct hg_json *body)
 {
     int by_headers[16], by_shape[16];
     size_t nh = 0, ns = 0, count = hg_provider_count();
-    char names[256];
+    char names[200];
 
     for (size_t i = 0; i < count && i < 16; i++) {
         switch (hg_provider_at(i)->detect(req, body)) {
@@ -320,9 +383,8 @@ detect(struct hg_outcome *o, const struct hg_request *req, const struct hg_json 
         outcome_fail(o, HG_ERR_AMBIGUOUS, "the payload fits several providers: %s", names);
         return -1;
     }
-    outcome_fail(o, HG_ERR_UNKNOWN_SOURCE,
-                 "no provider recognised: no X-ServiceHook-*, TT-Hook-Signature or TT-Hook-Event "
-                 "header, and the payload has no known provider's shape");
+    describe_request(req, body, names, sizeof names);
+    outcome_fail(o, HG_ERR_UNKNOWN_SOURCE, "no provider recognised (%s)", names);
     return -1;
 }
 
@@ -393,6 +455,7 @@ run(struct hg_outcome *o, const struct hg_config *config, const struct hg_reques
         .body = body,
         .arena = o->arena,
         .tenant = NULL,
+        .verification = o->provider->verification,
         .outcome = o,
     };
     enum hg_status st = o->provider->authenticate(&ctx);
@@ -445,6 +508,34 @@ hg_outcome_events(const struct hg_outcome *o, size_t *count)
 {
     *count = o ? o->count : 0;
     return o ? o->events : NULL;
+}
+
+void
+hg_outcome_job(const struct hg_outcome *o, struct hg_publish_job *job)
+{
+    memset(job, 0, sizeof *job);
+    if (o == NULL || o->status != HG_OK)
+        return;
+    job->events = o->events;
+    job->event_count = o->count;
+    if (o->nonce_key && o->count > 0) {
+        job->nonce_key = o->nonce_key;
+        job->nonce_value = o->events[0].id;
+        job->nonce_ttl_s = o->nonce_ttl_s;
+    }
+}
+
+void
+hg_config_warnings(const struct hg_config *config, void (*warn)(const char *message))
+{
+    for (size_t i = 0; i < hg_provider_count(); i++) {
+        const struct hg_provider *p = hg_provider_at(i);
+        const char *w;
+
+        if (config->providers[i].enabled && p->config_warning &&
+            (w = p->config_warning(&config->providers[i])) != NULL)
+            warn(w);
+    }
 }
 
 void

@@ -32,6 +32,8 @@ struct hg_ctx {
     const struct hg_json *body; /* parsed body, never NULL in the hooks */
     struct hg_arena *arena;
     const char *tenant; /* the tenant the request was authenticated for */
+    /* envelope "verification"; starts as the provider's, hooks may refine it */
+    const char *verification;
     struct hg_outcome *outcome;
 };
 
@@ -53,6 +55,9 @@ struct hg_event_spec {
 struct hg_provider {
     const char *name;         /* config name, route segment, stream name */
     const char *verification; /* envelope "verification", e.g. "hmac-sha256" */
+    /* 1 when the path segment after the provider is a credential (a token),
+     * not a tenant: it is then masked in logs. */
+    int path_segment_is_secret;
     /* The headers the provider reads (NULL-terminated): a request that repeats
      * one of them is refused, since which copy counts would be ambiguous. */
     const char *const *headers;
@@ -66,19 +71,44 @@ struct hg_provider {
 
     /*
      * Optional configuration hooks for keys beyond enabled/secrets/tenants.
-     * config_key returns 0 when it took the key, 1 when the key is not its
-     * own, -1 on a bad value (with err filled). config_check runs after all
+     * config_key gets the member `name` and its full dotted `key`; it returns
+     * 0 when it took the key, 1 when the key is not its own, -1 on a bad
+     * value (err filled with "<key>: <what is wrong>"). config_check runs after all
      * keys; config_free releases pconf->extra.
      */
-    int (*config_key)(struct hg_provider_config *pconf, const char *key,
+    int (*config_key)(struct hg_provider_config *pconf, const char *key, const char *name,
                       const struct hg_json *value, char *err, size_t err_size);
     int (*config_check)(const struct hg_provider_config *pconf, char *err, size_t err_size);
     void (*config_free)(void *extra);
+    /* A warning to log at every start for this configuration, or NULL. */
+    const char *(*config_warning)(const struct hg_provider_config *pconf);
 };
 
 /* ------------------------------------------------------------------------ */
 /* Helpers for providers                                                     */
 /* ------------------------------------------------------------------------ */
+
+/*
+ * Single-use tokens (Teamgo): the publish records `token` as used by this
+ * request's event, atomically with the publish, for ttl_s seconds; a token
+ * already used by another event makes the publish fail with 401.
+ */
+enum hg_status hg_ctx_set_nonce(struct hg_ctx *ctx, const char *token, size_t token_len,
+                                int64_t ttl_s) HG_WUR;
+
+/*
+ * For providers' config hooks: a list of secret references ("env:", "file:",
+ * literal) or of CIDRs. On error they write "<key>: <what>" into err and
+ * return -1 (the list keeps what was parsed; free it either way).
+ */
+int hg_config_parse_secrets(const char *key, const struct hg_json *value,
+                            struct hg_secret_list *out, char *err, size_t err_size);
+int hg_config_parse_cidrs(const char *key, const struct hg_json *value, struct hg_cidr_list *out,
+                          char *err, size_t err_size);
+void hg_secret_list_free(struct hg_secret_list *list);
+
+/* 1 when addr_text is inside one of the CIDRs. */
+int hg_cidr_list_match(const struct hg_cidr_list *list, const char *addr_text);
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char *hg_request_header(const struct hg_request *req, const char *name);

@@ -31,30 +31,41 @@
 #define IDLE_PING_MS 1000
 
 /*
- * KEYS: stream_1, seen_1, …, stream_n, seen_n
- * ARGV: dedup ttl, maxlen, then per event: id, type, category, provider, envelope
- * Returns per event {1 (added) | 0 (seen before), entry id}.
+ * KEYS: [nonce,] stream_1, seen_1, …, stream_n, seen_n
+ * ARGV: dedup ttl, maxlen, nonce ttl ("0": no nonce), nonce value,
+ *       then per event: id, type, category, provider, envelope
+ * Returns "replay" when the nonce (a single-use token) was used by another
+ * event, else per event {1 (added) | 0 (seen before), entry id}. Nothing is
+ * written before every check has passed, so a refusal leaves no trace.
  */
 static const char publish_script[] =
-    "local n = #KEYS / 2\n"
+    "local off = 0\n"
+    "if ARGV[3] ~= '0' then off = 1 end\n"
+    "local n = (#KEYS - off) / 2\n"
     "for i = 1, n do\n"
-    "  local t = redis.call('TYPE', KEYS[2*i-1])\n"
+    "  local t = redis.call('TYPE', KEYS[off+2*i-1])\n"
     "  t = t['ok'] or t\n"
     "  if t ~= 'stream' and t ~= 'none' then\n"
-    "    return redis.error_reply('WRONGTYPE ' .. KEYS[2*i-1] .. ' is not a stream')\n"
+    "    return redis.error_reply('WRONGTYPE ' .. KEYS[off+2*i-1] .. ' is not a stream')\n"
     "  end\n"
+    "end\n"
+    "if off == 1 then\n"
+    "  local owner = redis.call('GET', KEYS[1])\n"
+    "  if owner and owner ~= ARGV[4] then return 'replay' end\n"
+    "  if not owner then redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3]) end\n"
     "end\n"
     "local out = {}\n"
     "for i = 1, n do\n"
-    "  local prev = redis.call('GET', KEYS[2*i])\n"
+    "  local seen = KEYS[off+2*i]\n"
+    "  local prev = redis.call('GET', seen)\n"
     "  if prev then\n"
     "    out[i] = {0, prev}\n"
     "  else\n"
-    "    local a = 2 + (i-1)*5\n"
-    "    local eid = redis.call('XADD', KEYS[2*i-1], 'MAXLEN', '~', ARGV[2], '*',\n"
+    "    local a = 4 + (i-1)*5\n"
+    "    local eid = redis.call('XADD', KEYS[off+2*i-1], 'MAXLEN', '~', ARGV[2], '*',\n"
     "      'id', ARGV[a+1], 'type', ARGV[a+2], 'category', ARGV[a+3],\n"
     "      'provider', ARGV[a+4], 'event', ARGV[a+5])\n"
-    "    redis.call('SET', KEYS[2*i], eid, 'EX', ARGV[1])\n"
+    "    redis.call('SET', seen, eid, 'EX', ARGV[1])\n"
     "    out[i] = {1, eid}\n"
     "  end\n"
     "end\n"
@@ -287,10 +298,11 @@ connect_redis(struct hg_publisher *pub)
 static int
 append_job(struct hg_publisher *pub, const struct hg_publish_job *job, int use_eval)
 {
-    size_t n = job->event_count, argc = 3 + 2 * n + 2 + 5 * n, i = 0;
+    size_t n = job->event_count, nonce = job->nonce_key != NULL, i = 0;
+    size_t argc = 3 + nonce + 2 * n + 4 + 5 * n;
     const char **argv = malloc(argc * sizeof *argv);
     size_t *lens = malloc(argc * sizeof *lens);
-    char numkeys[24];
+    char numkeys[24], nonce_ttl[24];
     int rc = -1;
 
     if (argv == NULL || lens == NULL)
@@ -303,13 +315,18 @@ append_job(struct hg_publisher *pub, const struct hg_publish_job *job, int use_e
         ARG("EVALSHA", 7);
         ARG(pub->sha, 40);
     }
-    ARG(numkeys, (size_t)snprintf(numkeys, sizeof numkeys, "%zu", 2 * n));
+    ARG(numkeys, (size_t)snprintf(numkeys, sizeof numkeys, "%zu", nonce + 2 * n));
+    if (nonce)
+        ARG(job->nonce_key, strlen(job->nonce_key));
     for (size_t e = 0; e < n; e++) {
         ARG(job->events[e].stream, strlen(job->events[e].stream));
         ARG(job->events[e].seen_key, strlen(job->events[e].seen_key));
     }
     ARG(pub->ttl, strlen(pub->ttl));
     ARG(pub->maxlen, strlen(pub->maxlen));
+    ARG(nonce_ttl, (size_t)snprintf(nonce_ttl, sizeof nonce_ttl, "%lld",
+                                    nonce ? (long long)job->nonce_ttl_s : 0LL));
+    ARG(nonce ? job->nonce_value : "", nonce ? strlen(job->nonce_value) : 0);
     for (size_t e = 0; e < n; e++) {
         const struct hg_event *ev = &job->events[e];
 
@@ -333,6 +350,11 @@ take_reply(struct hg_publish_job *job, const redisReply *r)
 {
     size_t added = 0;
 
+    if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && r->len == 6 &&
+        memcmp(r->str, "replay", 6) == 0) {
+        job->status = HG_ERR_UNAUTHORIZED;
+        return;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != job->event_count) {
         job->status = HG_ERR_UNAVAILABLE;
         return;

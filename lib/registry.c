@@ -6,12 +6,15 @@
 
 #include "provider.h"
 
-extern const struct hg_provider hg_provider_oneupvision;
+extern const struct hg_provider hg_provider_teamgo;
+extern const struct hg_provider hg_provider_inline;
+extern const struct hg_provider hg_provider_ombori;
 extern const struct hg_provider hg_provider_trutac;
+extern const struct hg_provider hg_provider_oneupvision;
 
 static const struct hg_provider *const providers[] = {
-    &hg_provider_oneupvision,
-    &hg_provider_trutac,
+    &hg_provider_teamgo, &hg_provider_inline,      &hg_provider_ombori,
+    &hg_provider_trutac, &hg_provider_oneupvision,
 };
 
 size_t
@@ -34,6 +37,14 @@ hg_provider_index(const char *name, size_t len)
             return (int)i;
     }
     return -1;
+}
+
+int
+hg_provider_path_segment_is_secret(const char *name)
+{
+    int i = hg_provider_index(name, strlen(name));
+
+    return i >= 0 && providers[i]->path_segment_is_secret;
 }
 
 const char *
