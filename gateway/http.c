@@ -183,31 +183,22 @@ log_request(const struct gw_server *s, struct request *r, const char *id,
     snprintf(http, sizeof http, "%d", hg_status_http(status));
     snprintf(latency, sizeof latency, "%.3f", r ? monotonic_ms() - r->start_ms : 0.0);
     snprintf(size, sizeof size, "%zu", r ? r->body.len + r->discarded : 0);
+    /* name/value pairs; '#' marks a number */
+    // clang-format off
     const char *fields[] = {
-        "request_id",
-        r    ? r->id
-        : id ? id
-             : "-",
-        "method",
-        method,
-        "path",
-        url,
-        "client",
-        client,
-        "provider",
-        provider ? provider : "-",
-        "#status",
-        http,
-        "outcome",
-        hg_status_str(status),
-        "#latency_ms",
-        latency,
-        "#body_bytes",
-        size,
-        message && message[0] ? "reason" : NULL,
-        message,
+        "request_id",  r ? r->id : id ? id : "-",
+        "method",      method,
+        "path",        path,
+        "client",      client,
+        "provider",    provider ? provider : "-",
+        "#status",     http,
+        "outcome",     hg_status_str(status),
+        "#latency_ms", latency,
+        "#body_bytes", size,
+        message && message[0] ? "reason" : NULL, message,
         NULL,
     };
+    // clang-format on
     hg_log_(level, fields, "request");
 }
 
