@@ -294,9 +294,9 @@ connect_redis(struct hg_publisher *pub)
 /* Jobs (publisher thread only)                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Appends the job's EVALSHA (or EVAL when use_eval) to the output buffer. */
+/* Appends the job's EVALSHA to the output buffer. */
 static int
-append_job(struct hg_publisher *pub, const struct hg_publish_job *job, int use_eval)
+append_job(struct hg_publisher *pub, const struct hg_publish_job *job)
 {
     size_t n = job->event_count, nonce = job->nonce_key != NULL, i = 0;
     size_t argc = 3 + nonce + 2 * n + 4 + 5 * n;
@@ -308,13 +308,8 @@ append_job(struct hg_publisher *pub, const struct hg_publish_job *job, int use_e
     if (argv == NULL || lens == NULL)
         goto out;
 #define ARG(s, l) (argv[i] = (s), lens[i] = (l), i++)
-    if (use_eval) {
-        ARG("EVAL", 4);
-        ARG(publish_script, sizeof publish_script - 1);
-    } else {
-        ARG("EVALSHA", 7);
-        ARG(pub->sha, 40);
-    }
+    ARG("EVALSHA", 7);
+    ARG(pub->sha, 40);
     ARG(numkeys, (size_t)snprintf(numkeys, sizeof numkeys, "%zu", nonce + 2 * n));
     if (nonce)
         ARG(job->nonce_key, strlen(job->nonce_key));
@@ -389,7 +384,7 @@ run_jobs(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
     if (connect_redis(pub) != 0)
         return;
     for (i = 0; i < n; i++) {
-        if (append_job(pub, jobs[i], 0) != 0) {
+        if (append_job(pub, jobs[i]) != 0) {
             disconnect(pub, "out of memory");
             return;
         }
@@ -440,7 +435,7 @@ run_jobs(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
             continue;
         if (load_script(pub) != 0)
             return;
-        if (append_job(pub, jobs[i], 0) != 0 || redisGetReply(pub->ctx, (void **)&r) != REDIS_OK ||
+        if (append_job(pub, jobs[i]) != 0 || redisGetReply(pub->ctx, (void **)&r) != REDIS_OK ||
             r == NULL) {
             disconnect(pub, "no reply after NOSCRIPT");
             return;
