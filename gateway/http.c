@@ -273,6 +273,8 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
 {
     static const char ok[] = "{\"status\":\"ok\"}\n";
     static const char ready[] = "{\"status\":\"ready\",\"redis\":\"up\"}\n";
+    static const char spooling[] =
+        "{\"status\":\"ready\",\"redis\":\"down\",\"spool\":\"writable\"}\n";
 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         log_request(s, NULL, NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
@@ -280,9 +282,16 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
     }
     if (kind == ROUTE_HEALTHZ)
         return send_body(conn, 200, NULL, ok, sizeof ok - 1, NULL);
-    if (hg_publisher_redis_up(s->publisher))
+    struct hg_publisher_state ps;
+    hg_publisher_state(s->publisher, &ps);
+    if (ps.redis_up)
         return send_body(conn, 200, NULL, ready, sizeof ready - 1, NULL);
-    return send_error(conn, NULL, HG_ERR_UNAVAILABLE, "redis is unreachable", NULL);
+    if (ps.spool_enabled && ps.spool_writable)
+        return send_body(conn, 200, NULL, spooling, sizeof spooling - 1, NULL);
+    return send_error(conn, NULL, HG_ERR_UNAVAILABLE,
+                      ps.spool_enabled ? "redis is unreachable and the spool is full or unwritable"
+                                       : "redis is unreachable and the spool is disabled",
+                      NULL);
 }
 
 /* Checks what the headers alone can refuse; returns HG_OK to read the body. */
@@ -409,9 +418,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     }
     if (hg_status_http(status) == 200) {
         struct hg_buf b;
-        const char *word = status == HG_DUPLICATE ? "duplicate"
-                           : status == HG_PING    ? "ping"
-                                                  : "accepted";
+        const char *word = status == HG_OK ? "accepted" : hg_status_str(status);
 
         hg_buf_init(&b, 64 + count * 128);
         hg_buf_appendf(&b, "{\"status\":\"%s\"", word);

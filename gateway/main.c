@@ -50,6 +50,7 @@ serve(struct hg_config *config)
     struct hg_publisher *publisher = NULL;
     struct gw_server *server = NULL;
     sigset_t signals;
+    char err[1024];
     int sig, rc = 1;
 
     /* Block the signals in every thread; this one takes them with sigwait. */
@@ -61,8 +62,8 @@ serve(struct hg_config *config)
     signal(SIGPIPE, SIG_IGN);
 
     hg_config_warnings(config, log_warning);
-    if (hg_publisher_new(&config->redis, &publisher) != HG_OK) {
-        HG_LOG(HG_LOG_ERROR, "%s: redis.url: cannot be used", config->file);
+    if (hg_publisher_new(&config->redis, &config->spool, &publisher, err, sizeof err) != HG_OK) {
+        HG_LOG(HG_LOG_ERROR, "%s: %s", config->file, err);
         goto out;
     }
     server = gw_server_start(config, publisher);

@@ -33,6 +33,7 @@ enum hg_status {
     HG_OK = 0,
     HG_DUPLICATE,          /* 200: every event was published before */
     HG_PING,               /* 200: verified, answered, not published */
+    HG_SPOOLED,            /* 200: Redis could not take it; safe in the local spool */
     HG_ERR_BAD_JSON,       /* 400 */
     HG_ERR_BAD_REQUEST,    /* 400: JSON, but not the provider's shape */
     HG_ERR_UNKNOWN_SOURCE, /* 400: no provider recognised */
@@ -278,8 +279,8 @@ struct hg_publish_job {
     const char *nonce_value;
     int64_t nonce_ttl_s;
     /* Results, set before `done` is called. */
-    /* HG_OK, HG_DUPLICATE (all seen before), HG_ERR_UNAUTHORIZED (token
-     * replayed) or HG_ERR_UNAVAILABLE */
+    /* HG_OK, HG_DUPLICATE (all seen before), HG_SPOOLED, HG_ERR_UNAUTHORIZED
+     * (token replayed) or HG_ERR_UNAVAILABLE */
     enum hg_status status;
     size_t new_count; /* events added by this job */
     /* Called once, on the publisher thread, when the job is complete. */
@@ -288,9 +289,15 @@ struct hg_publish_job {
     struct hg_publish_job *next; /* private to the publisher */
 };
 
-enum hg_status hg_publisher_new(const struct hg_redis_config *config,
-                                struct hg_publisher **out) HG_WUR;
-/* Stops the thread after completing every queued job, and frees. */
+/*
+ * Starts the publisher: opens (and recovers) the spool, makes the first Redis
+ * connection attempt, starts the publisher and drainer threads. On failure
+ * returns an error with err naming the key at fault.
+ */
+enum hg_status hg_publisher_new(const struct hg_redis_config *redis,
+                                const struct hg_spool_config *spool, struct hg_publisher **out,
+                                char *err, size_t err_size) HG_WUR;
+/* Completes every queued job (into Redis or the spool), stops, frees. */
 void hg_publisher_free(struct hg_publisher *publisher);
 /* Queues a job; `done` runs later on the publisher thread. */
 void hg_publisher_submit(struct hg_publisher *publisher, struct hg_publish_job *job);
@@ -298,6 +305,16 @@ void hg_publisher_submit(struct hg_publisher *publisher, struct hg_publish_job *
 enum hg_status hg_publisher_publish(struct hg_publisher *publisher, struct hg_publish_job *job);
 /* 1 when the last contact with Redis succeeded. */
 int hg_publisher_redis_up(const struct hg_publisher *publisher);
+
+struct hg_publisher_state {
+    int redis_up;
+    int spool_enabled;
+    int spool_writable; /* appends work and there is room */
+    int64_t spool_bytes;
+    int64_t spool_records;
+    int64_t spool_oldest_ms; /* 0 when the spool is empty */
+};
+void hg_publisher_state(const struct hg_publisher *publisher, struct hg_publisher_state *out);
 
 /* ------------------------------------------------------------------------ */
 /* Small utilities shared with the daemon                                    */

@@ -1,18 +1,22 @@
 /*
- * publisher.c - the boundary to Redis.
+ * publisher.c - where acknowledged events are made safe.
  *
- * One thread owns the hiredis context (a context is not thread-safe and is
- * unusable after an error). Request threads queue jobs; the thread takes
- * every job queued so far, pipelines one EVALSHA per job into a single round
- * trip (group commit), reads the replies in order and completes each job.
- * Any I/O error or timeout drops the connection and fails the jobs not yet
- * answered; the next round reconnects, with backoff.
+ * Two threads, each the only user of its own Redis connection:
  *
- * The script adds a job's events all-or-nothing and records each event's
- * dedup key in the same atomic step, so a retried delivery is never added
- * twice and a half-published batch cannot exist.
+ *   - the publisher thread takes every job queued so far and publishes them
+ *     in one round trip (group commit, see redis.c). Jobs that Redis did not
+ *     confirm (down, slow past redis.timeout_ms, erroring, too few replicas)
+ *     are appended to the spool, with one fsync for all of them, and complete
+ *     as HG_SPOOLED; only when the spool cannot take them either do they
+ *     complete as HG_ERR_UNAVAILABLE (503, the provider retries).
+ *   - the drainer thread replays the spool into Redis, in order, through the
+ *     same deduplicating script, so an event that did reach Redis before a
+ *     failure is not added twice. It starts with whatever a crash left in the
+ *     spool, and backs off while Redis is down.
+ *
+ * Request threads never touch Redis or the spool: they queue a job and are
+ * told when it is complete.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,451 +24,73 @@
 #include <string.h>
 #include <time.h>
 
-#include <hiredis/hiredis.h>
-#include <openssl/crypto.h>
+#include "redis.h"
+#include "spool.h"
 
-#include "hookgate.h"
-
-#define BATCH_MAX 256
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 2000
+#define BATCH_MAX HG_REDIS_BATCH_MAX
+#define DRAIN_BATCH 64
 #define IDLE_PING_MS 1000
 
-/*
- * KEYS: [nonce,] stream_1, seen_1, …, stream_n, seen_n
- * ARGV: dedup ttl, maxlen, nonce ttl ("0": no nonce), nonce value,
- *       then per event: id, type, category, provider, envelope
- * Returns "replay" when the nonce (a single-use token) was used by another
- * event, else per event {1 (added) | 0 (seen before), entry id}. Nothing is
- * written before every check has passed, so a refusal leaves no trace.
- */
-static const char publish_script[] =
-    "local off = 0\n"
-    "if ARGV[3] ~= '0' then off = 1 end\n"
-    "local n = (#KEYS - off) / 2\n"
-    "for i = 1, n do\n"
-    "  local t = redis.call('TYPE', KEYS[off+2*i-1])\n"
-    "  t = t['ok'] or t\n"
-    "  if t ~= 'stream' and t ~= 'none' then\n"
-    "    return redis.error_reply('WRONGTYPE ' .. KEYS[off+2*i-1] .. ' is not a stream')\n"
-    "  end\n"
-    "end\n"
-    "if off == 1 then\n"
-    "  local owner = redis.call('GET', KEYS[1])\n"
-    "  if owner and owner ~= ARGV[4] then return 'replay' end\n"
-    "  if not owner then redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3]) end\n"
-    "end\n"
-    "local out = {}\n"
-    "for i = 1, n do\n"
-    "  local seen = KEYS[off+2*i]\n"
-    "  local prev = redis.call('GET', seen)\n"
-    "  if prev then\n"
-    "    out[i] = {0, prev}\n"
-    "  else\n"
-    "    local a = 4 + (i-1)*5\n"
-    "    local eid = redis.call('XADD', KEYS[off+2*i-1], 'MAXLEN', '~', ARGV[2], '*',\n"
-    "      'id', ARGV[a+1], 'type', ARGV[a+2], 'category', ARGV[a+3],\n"
-    "      'provider', ARGV[a+4], 'event', ARGV[a+5])\n"
-    "    redis.call('SET', seen, eid, 'EX', ARGV[1])\n"
-    "    out[i] = {1, eid}\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
-
-struct redis_target {
-    char *host; /* NULL for a unix socket */
-    int port;
-    char *path;
-    char *password;
-    int db;
-};
-
 struct hg_publisher {
-    struct redis_target target;
-    int64_t timeout_ms;
-    int64_t wait_replicas;
-    char ttl[24];
-    char maxlen[24];
+    struct hg_redis *redis; /* the publisher thread's */
+    struct hg_redis *drain; /* the drainer thread's */
+    struct hg_spool *spool; /* NULL when it could not be opened */
 
-    pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake;       /* publisher: jobs queued, or stop */
+    pthread_cond_t drain_wake; /* drainer: records spooled, or stop */
     struct hg_publish_job *head, *tail;
     int stopping;
+    int drain_stopping;
 
-    /* owned by the thread */
-    redisContext *ctx;
-    char sha[41];
-    int64_t next_connect_ms;
-    int64_t backoff_ms;
-    int logged_down;
-
-    atomic_int redis_up;
+    pthread_t thread;
+    pthread_t drain_thread;
+    int drain_started;
 };
 
+static void
+timed_wait(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(cond, lock, &until);
+}
+
 /* ------------------------------------------------------------------------ */
-/* URL                                                                       */
+/* Publisher thread                                                          */
 /* ------------------------------------------------------------------------ */
 
 static void
-target_free(struct redis_target *t)
+publish_round(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
 {
-    free(t->host);
-    free(t->path);
-    if (t->password)
-        OPENSSL_cleanse(t->password, strlen(t->password));
-    free(t->password);
-    memset(t, 0, sizeof *t);
-}
+    struct hg_publish_job *failed[BATCH_MAX];
+    size_t nfailed = 0;
 
-/* redis://[[user]:password@]host[:port][/db] or unix:///path */
-static int
-parse_url(const char *url, struct redis_target *t)
-{
-    const char *p, *at, *host_end, *slash;
-
-    memset(t, 0, sizeof *t);
-    t->port = 6379;
-    if (strncmp(url, "unix://", 7) == 0) {
-        t->path = strdup(url + 7);
-        return t->path ? 0 : -1;
-    }
-    if (strncmp(url, "redis://", 8) != 0)
-        return -1;
-    p = url + 8;
-    slash = strchr(p, '/');
-    at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-
-        t->password = strndup(pw, (size_t)(at - pw));
-        if (t->password == NULL)
-            return -1;
-        p = at + 1;
-    }
-    if (*p == '[') {
-        host_end = strchr(p, ']');
-        if (host_end == NULL)
-            return -1;
-        t->host = strndup(p + 1, (size_t)(host_end - p - 1));
-        p = host_end + 1;
-    } else {
-        host_end = p + strcspn(p, ":/");
-        t->host = strndup(p, (size_t)(host_end - p));
-        p = host_end;
-    }
-    if (t->host == NULL || t->host[0] == '\0')
-        return -1;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-
-        if (end == p + 1 || port <= 0 || port > 65535)
-            return -1;
-        t->port = (int)port;
-        p = end;
-    }
-    if (*p == '/' && p[1] != '\0') {
-        char *end;
-        long db = strtol(p + 1, &end, 10);
-
-        if (*end != '\0' || db < 0 || db > 65535)
-            return -1;
-        t->db = (int)db;
-    } else if (*p != '\0' && strcmp(p, "/") != 0) {
-        return -1;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Connection (publisher thread only)                                        */
-/* ------------------------------------------------------------------------ */
-
-static void
-disconnect(struct hg_publisher *pub, const char *why)
-{
-    if (pub->ctx) {
-        HG_LOG(HG_LOG_WARN, "redis connection dropped: %s", why);
-        redisFree(pub->ctx);
-        pub->ctx = NULL;
-    }
-    atomic_store(&pub->redis_up, 0);
-    pub->next_connect_ms = hg_now_ms() + pub->backoff_ms;
-    pub->backoff_ms = pub->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pub->backoff_ms * 2;
-}
-
-/* Sends one command and checks its reply; returns the reply or NULL. */
-static redisReply *
-command(struct hg_publisher *pub, int argc, const char **argv, const size_t *lens)
-{
-    redisReply *r = redisCommandArgv(pub->ctx, argc, argv, lens);
-
-    if (r == NULL) {
-        disconnect(pub, pub->ctx->errstr);
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        HG_LOG(HG_LOG_ERROR, "redis %s failed: %.*s", argv[0], (int)r->len, r->str);
-        freeReplyObject(r);
-        disconnect(pub, "command refused");
-        return NULL;
-    }
-    return r;
-}
-
-static int
-load_script(struct hg_publisher *pub)
-{
-    const char *argv[] = {"SCRIPT", "LOAD", publish_script};
-    size_t lens[] = {6, 4, sizeof publish_script - 1};
-    redisReply *r = command(pub, 3, argv, lens);
-
-    if (r == NULL)
-        return -1;
-    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-        freeReplyObject(r);
-        disconnect(pub, "unexpected SCRIPT LOAD reply");
-        return -1;
-    }
-    memcpy(pub->sha, r->str, 40);
-    pub->sha[40] = '\0';
-    freeReplyObject(r);
-    return 0;
-}
-
-static int
-connect_redis(struct hg_publisher *pub)
-{
-    struct timeval tv = {pub->timeout_ms / 1000, (pub->timeout_ms % 1000) * 1000};
-    const struct redis_target *t = &pub->target;
-    redisReply *r;
-
-    if (pub->ctx)
-        return 0;
-    if (hg_now_ms() < pub->next_connect_ms)
-        return -1;
-    pub->ctx = t->path ? redisConnectUnixWithTimeout(t->path, tv)
-                       : redisConnectWithTimeout(t->host, t->port, tv);
-    if (pub->ctx == NULL || pub->ctx->err) {
-        if (!pub->logged_down)
-            HG_LOG(HG_LOG_WARN, "cannot connect to redis: %s",
-                   pub->ctx ? pub->ctx->errstr : "out of memory");
-        pub->logged_down = 1;
-        if (pub->ctx)
-            redisFree(pub->ctx);
-        pub->ctx = NULL;
-        disconnect(pub, "connect failed");
-        return -1;
-    }
-    if (redisSetTimeout(pub->ctx, tv) != REDIS_OK) {
-        disconnect(pub, "cannot set timeout");
-        return -1;
-    }
-    redisEnableKeepAlive(pub->ctx);
-    if (t->password) {
-        const char *argv[] = {"AUTH", t->password};
-        size_t lens[] = {4, strlen(t->password)};
-
-        if ((r = command(pub, 2, argv, lens)) == NULL)
-            return -1;
-        freeReplyObject(r);
-    }
-    if (t->db) {
-        char db[16];
-        int n = snprintf(db, sizeof db, "%d", t->db);
-        const char *argv[] = {"SELECT", db};
-        size_t lens[] = {6, (size_t)n};
-
-        if ((r = command(pub, 2, argv, lens)) == NULL)
-            return -1;
-        freeReplyObject(r);
-    }
-    if (load_script(pub) != 0)
-        return -1;
-    pub->backoff_ms = BACKOFF_MIN_MS;
-    pub->logged_down = 0;
-    atomic_store(&pub->redis_up, 1);
-    HG_LOG(HG_LOG_INFO, "connected to redis");
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Jobs (publisher thread only)                                              */
-/* ------------------------------------------------------------------------ */
-
-/* Appends the job's EVALSHA to the output buffer. */
-static int
-append_job(struct hg_publisher *pub, const struct hg_publish_job *job)
-{
-    size_t n = job->event_count, nonce = job->nonce_key != NULL, i = 0;
-    size_t argc = 3 + nonce + 2 * n + 4 + 5 * n;
-    const char **argv = malloc(argc * sizeof *argv);
-    size_t *lens = malloc(argc * sizeof *lens);
-    char numkeys[24], nonce_ttl[24];
-    int rc = -1;
-
-    if (argv == NULL || lens == NULL)
-        goto out;
-#define ARG(s, l) (argv[i] = (s), lens[i] = (l), i++)
-    ARG("EVALSHA", 7);
-    ARG(pub->sha, 40);
-    ARG(numkeys, (size_t)snprintf(numkeys, sizeof numkeys, "%zu", nonce + 2 * n));
-    if (nonce)
-        ARG(job->nonce_key, strlen(job->nonce_key));
-    for (size_t e = 0; e < n; e++) {
-        ARG(job->events[e].stream, strlen(job->events[e].stream));
-        ARG(job->events[e].seen_key, strlen(job->events[e].seen_key));
-    }
-    ARG(pub->ttl, strlen(pub->ttl));
-    ARG(pub->maxlen, strlen(pub->maxlen));
-    ARG(nonce_ttl, (size_t)snprintf(nonce_ttl, sizeof nonce_ttl, "%lld",
-                                    nonce ? (long long)job->nonce_ttl_s : 0LL));
-    ARG(nonce ? job->nonce_value : "", nonce ? strlen(job->nonce_value) : 0);
-    for (size_t e = 0; e < n; e++) {
-        const struct hg_event *ev = &job->events[e];
-
-        ARG(ev->id, strlen(ev->id));
-        ARG(ev->type, strlen(ev->type));
-        ARG(ev->category, strlen(ev->category));
-        ARG(ev->provider, strlen(ev->provider));
-        ARG(ev->envelope, ev->envelope_len);
-    }
-#undef ARG
-    rc = redisAppendCommandArgv(pub->ctx, (int)argc, argv, lens) == REDIS_OK ? 0 : -1;
-out:
-    free(argv);
-    free(lens);
-    return rc;
-}
-
-/* Reads the script's reply into the job. */
-static void
-take_reply(struct hg_publish_job *job, const redisReply *r)
-{
-    size_t added = 0;
-
-    if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && r->len == 6 &&
-        memcmp(r->str, "replay", 6) == 0) {
-        job->status = HG_ERR_UNAUTHORIZED;
+    hg_redis_run(pub->redis, jobs, n);
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i]->status == HG_ERR_UNAVAILABLE)
+            failed[nfailed++] = jobs[i];
+    if (nfailed == 0)
         return;
+    if (hg_spool_append(pub->spool, failed, nfailed) > 0) {
+        pthread_mutex_lock(&pub->lock);
+        pthread_cond_signal(&pub->drain_wake);
+        pthread_mutex_unlock(&pub->lock);
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != job->event_count) {
-        job->status = HG_ERR_UNAVAILABLE;
-        return;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-
-        if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-            e->element[0]->type == REDIS_REPLY_INTEGER && e->element[0]->integer == 1)
-            added++;
-    }
-    job->new_count = added;
-    job->status = added == 0 ? HG_DUPLICATE : HG_OK;
-}
-
-static int
-is_noscript(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
-}
-
-/* Runs one round trip for `n` jobs; every job gets a status. */
-static void
-run_jobs(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
-{
-    size_t i;
-    redisReply *r;
-    int retry_eval[BATCH_MAX] = {0};
-
-    for (i = 0; i < n; i++)
-        jobs[i]->status = HG_ERR_UNAVAILABLE;
-    if (connect_redis(pub) != 0)
-        return;
-    for (i = 0; i < n; i++) {
-        if (append_job(pub, jobs[i]) != 0) {
-            disconnect(pub, "out of memory");
-            return;
-        }
-    }
-    if (pub->wait_replicas > 0) {
-        char nrep[24], tmo[24];
-        const char *argv[] = {"WAIT", nrep, tmo};
-        size_t lens[3] = {4, 0, 0};
-
-        lens[1] = (size_t)snprintf(nrep, sizeof nrep, "%lld", (long long)pub->wait_replicas);
-        lens[2] = (size_t)snprintf(tmo, sizeof tmo, "%lld", (long long)pub->timeout_ms);
-        if (redisAppendCommandArgv(pub->ctx, 3, argv, lens) != REDIS_OK) {
-            disconnect(pub, "out of memory");
-            return;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        if (redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
-            disconnect(pub, pub->ctx->errstr[0] ? pub->ctx->errstr : "no reply");
-            return;
-        }
-        if (is_noscript(r))
-            retry_eval[i] = 1;
-        else if (r->type == REDIS_REPLY_ERROR)
-            HG_LOG(HG_LOG_ERROR, "redis refused a publish: %.*s", (int)r->len, r->str);
-        else
-            take_reply(jobs[i], r);
-        freeReplyObject(r);
-    }
-    if (pub->wait_replicas > 0) {
-        if (redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
-            for (i = 0; i < n; i++)
-                jobs[i]->status = HG_ERR_UNAVAILABLE;
-            disconnect(pub, "no reply to WAIT");
-            return;
-        }
-        if (r->type != REDIS_REPLY_INTEGER || r->integer < pub->wait_replicas) {
-            HG_LOG(HG_LOG_WARN, "redis WAIT: fewer than %lld replicas confirmed",
-                   (long long)pub->wait_replicas);
-            for (i = 0; i < n; i++)
-                jobs[i]->status = HG_ERR_UNAVAILABLE;
-        }
-        freeReplyObject(r);
-    }
-    /* The script cache was flushed (or Redis restarted): reload and retry. */
-    for (i = 0; i < n; i++) {
-        if (!retry_eval[i])
-            continue;
-        if (load_script(pub) != 0)
-            return;
-        if (append_job(pub, jobs[i]) != 0 || redisGetReply(pub->ctx, (void **)&r) != REDIS_OK ||
-            r == NULL) {
-            disconnect(pub, "no reply after NOSCRIPT");
-            return;
-        }
-        if (r->type == REDIS_REPLY_ERROR)
-            HG_LOG(HG_LOG_ERROR, "redis refused a publish: %.*s", (int)r->len, r->str);
-        else
-            take_reply(jobs[i], r);
-        freeReplyObject(r);
-    }
-    atomic_store(&pub->redis_up, 1);
-}
-
-static void
-health_check(struct hg_publisher *pub)
-{
-    if (pub->ctx == NULL) {
-        connect_redis(pub);
-        return;
-    }
-    const char *argv[] = {"PING"};
-    size_t lens[] = {4};
-    redisReply *r = command(pub, 1, argv, lens);
-    if (r)
-        freeReplyObject(r);
+    for (size_t i = 0; i < nfailed; i++)
+        if (failed[i]->status != HG_SPOOLED)
+            HG_LOG(HG_LOG_ERROR, "neither redis nor the spool can take an event: answering 503");
 }
 
 static void *
-thread_main(void *arg)
+publisher_main(void *arg)
 {
     struct hg_publisher *pub = arg;
     struct hg_publish_job *jobs[BATCH_MAX];
@@ -474,13 +100,8 @@ thread_main(void *arg)
         int stopping;
 
         pthread_mutex_lock(&pub->lock);
-        if (pub->head == NULL && !pub->stopping) {
-            struct timespec until;
-
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += IDLE_PING_MS / 1000;
-            pthread_cond_timedwait(&pub->wake, &pub->lock, &until);
-        }
+        if (pub->head == NULL && !pub->stopping)
+            timed_wait(&pub->wake, &pub->lock, IDLE_PING_MS);
         while (pub->head && n < BATCH_MAX) {
             jobs[n++] = pub->head;
             pub->head = pub->head->next;
@@ -493,16 +114,81 @@ thread_main(void *arg)
         if (n == 0) {
             if (stopping)
                 break;
-            health_check(pub);
+            hg_redis_ping(pub->redis);
             continue;
         }
-        run_jobs(pub, jobs, n);
+        publish_round(pub, jobs, n);
         for (size_t i = 0; i < n; i++)
             jobs[i]->done(jobs[i]);
     }
-    if (pub->ctx)
-        redisFree(pub->ctx);
-    pub->ctx = NULL;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Drainer thread                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Replays one batch; returns 1 when it made progress. */
+static int
+drain_once(struct hg_publisher *pub)
+{
+    struct hg_spool_batch batch;
+    struct hg_publish_job *jobs[DRAIN_BATCH];
+    size_t n, done = 0;
+
+    if (hg_redis_connect(pub->drain) != 0)
+        return 0;
+    n = hg_spool_read(pub->spool, &batch, DRAIN_BATCH);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = &batch.jobs[i];
+    hg_redis_run(pub->drain, jobs, n);
+    /* in order: stop at the first record Redis did not take */
+    while (done < n && jobs[done]->status != HG_ERR_UNAVAILABLE) {
+        if (jobs[done]->status == HG_ERR_UNAUTHORIZED)
+            HG_LOG(HG_LOG_ERROR,
+                   "spool: dropping event %s: its single-use token was used by "
+                   "another event meanwhile",
+                   jobs[done]->events[0].id);
+        done++;
+    }
+    hg_spool_consume(pub->spool, &batch, done);
+    if (done)
+        HG_LOG(HG_LOG_DEBUG, "spool: drained %zu records", done);
+    hg_spool_batch_free(&batch);
+    return done > 0;
+}
+
+static void *
+drainer_main(void *arg)
+{
+    struct hg_publisher *pub = arg;
+
+    for (;;) {
+        struct hg_spool_stats st;
+        int64_t wait_ms = IDLE_PING_MS;
+
+        pthread_mutex_lock(&pub->lock);
+        if (pub->drain_stopping) {
+            pthread_mutex_unlock(&pub->lock);
+            break;
+        }
+        pthread_mutex_unlock(&pub->lock);
+
+        hg_spool_stats(pub->spool, &st);
+        if (st.records > 0) {
+            if (drain_once(pub))
+                continue;
+            wait_ms = hg_redis_retry_in_ms(pub->drain);
+            if (wait_ms <= 0 || wait_ms > IDLE_PING_MS)
+                wait_ms = 100;
+        }
+        pthread_mutex_lock(&pub->lock);
+        if (!pub->drain_stopping)
+            timed_wait(&pub->drain_wake, &pub->lock, wait_ms);
+        pthread_mutex_unlock(&pub->lock);
+    }
     return NULL;
 }
 
@@ -511,40 +197,68 @@ thread_main(void *arg)
 /* ------------------------------------------------------------------------ */
 
 enum hg_status
-hg_publisher_new(const struct hg_redis_config *config, struct hg_publisher **out)
+hg_publisher_new(const struct hg_redis_config *redis, const struct hg_spool_config *spool,
+                 struct hg_publisher **out, char *err, size_t err_size)
 {
     struct hg_publisher *pub = calloc(1, sizeof *pub);
 
     *out = NULL;
-    if (pub == NULL)
+    if (pub == NULL) {
+        snprintf(err, err_size, "out of memory");
         return HG_ERR_NOMEM;
-    if (parse_url(config->url, &pub->target) != 0) {
-        target_free(&pub->target);
+    }
+    pub->redis = hg_redis_new(redis, "publisher");
+    pub->drain = hg_redis_new(redis, "drainer");
+    if (pub->redis == NULL || pub->drain == NULL) {
+        snprintf(err, err_size, "redis.url: cannot be used");
+        hg_redis_free(pub->redis);
+        hg_redis_free(pub->drain);
         free(pub);
         return HG_ERR_CONFIG;
     }
-    pub->timeout_ms = config->timeout_ms;
-    pub->wait_replicas = config->wait_replicas;
-    snprintf(pub->ttl, sizeof pub->ttl, "%lld", (long long)config->dedup_ttl_s);
-    snprintf(pub->maxlen, sizeof pub->maxlen, "%lld", (long long)config->maxlen);
-    pub->backoff_ms = BACKOFF_MIN_MS;
-    /* The first attempt happens here, before the thread exists and before the
-     * HTTP server starts, so /readyz is right from the first request. The
-     * context then belongs to the thread. */
-    connect_redis(pub);
+    if (spool->max_bytes > 0) {
+        char why[512];
+
+        pub->spool = hg_spool_open(spool->dir, spool->max_bytes, why, sizeof why);
+        if (pub->spool == NULL) {
+            snprintf(err, err_size, "spool.dir: %s", why);
+            hg_redis_free(pub->redis);
+            hg_redis_free(pub->drain);
+            free(pub);
+            return HG_ERR_CONFIG;
+        }
+    } else {
+        HG_LOG(HG_LOG_WARN, "spool.max_bytes is 0: while redis is down, deliveries get 503");
+    }
+    /* The first attempt happens before the threads and the HTTP server
+     * start, so /readyz is right from the first request. */
+    hg_redis_connect(pub->redis);
     pthread_mutex_init(&pub->lock, NULL);
     pthread_cond_init(&pub->wake, NULL);
-    if (pthread_create(&pub->thread, NULL, thread_main, pub) != 0) {
-        if (pub->ctx)
-            redisFree(pub->ctx);
-        pthread_mutex_destroy(&pub->lock);
-        pthread_cond_destroy(&pub->wake);
-        target_free(&pub->target);
-        free(pub);
-        return HG_ERR_NOMEM;
+    pthread_cond_init(&pub->drain_wake, NULL);
+    if (pthread_create(&pub->thread, NULL, publisher_main, pub) != 0)
+        goto thread_fail;
+    if (pub->spool) {
+        if (pthread_create(&pub->drain_thread, NULL, drainer_main, pub) != 0) {
+            hg_publisher_free(pub);
+            snprintf(err, err_size, "cannot start the drainer thread");
+            return HG_ERR_NOMEM;
+        }
+        pub->drain_started = 1;
     }
     *out = pub;
     return HG_OK;
+
+thread_fail:
+    pthread_mutex_destroy(&pub->lock);
+    pthread_cond_destroy(&pub->wake);
+    pthread_cond_destroy(&pub->drain_wake);
+    hg_redis_free(pub->redis);
+    hg_redis_free(pub->drain);
+    hg_spool_close(pub->spool);
+    free(pub);
+    snprintf(err, err_size, "cannot start the publisher thread");
+    return HG_ERR_NOMEM;
 }
 
 void
@@ -552,14 +266,26 @@ hg_publisher_free(struct hg_publisher *pub)
 {
     if (pub == NULL)
         return;
+    /* First the publisher: it completes every queued job (into Redis or the
+     * spool). Then the drainer; what it has not drained stays on disk. */
     pthread_mutex_lock(&pub->lock);
     pub->stopping = 1;
     pthread_cond_signal(&pub->wake);
     pthread_mutex_unlock(&pub->lock);
     pthread_join(pub->thread, NULL);
+    if (pub->drain_started) {
+        pthread_mutex_lock(&pub->lock);
+        pub->drain_stopping = 1;
+        pthread_cond_signal(&pub->drain_wake);
+        pthread_mutex_unlock(&pub->lock);
+        pthread_join(pub->drain_thread, NULL);
+    }
     pthread_mutex_destroy(&pub->lock);
     pthread_cond_destroy(&pub->wake);
-    target_free(&pub->target);
+    pthread_cond_destroy(&pub->drain_wake);
+    hg_redis_free(pub->redis);
+    hg_redis_free(pub->drain);
+    hg_spool_close(pub->spool);
     free(pub);
 }
 
@@ -621,5 +347,19 @@ hg_publisher_publish(struct hg_publisher *pub, struct hg_publish_job *job)
 int
 hg_publisher_redis_up(const struct hg_publisher *pub)
 {
-    return atomic_load(&pub->redis_up);
+    return hg_redis_up(pub->redis);
+}
+
+void
+hg_publisher_state(const struct hg_publisher *pub, struct hg_publisher_state *out)
+{
+    struct hg_spool_stats st;
+
+    hg_spool_stats(pub->spool, &st);
+    out->redis_up = hg_redis_up(pub->redis);
+    out->spool_enabled = pub->spool != NULL;
+    out->spool_writable = st.writable;
+    out->spool_bytes = st.bytes;
+    out->spool_records = st.records;
+    out->spool_oldest_ms = st.oldest_ms;
 }

@@ -10,6 +10,7 @@ static const struct {
     [HG_OK] = {"ok", 200},
     [HG_DUPLICATE] = {"duplicate", 200},
     [HG_PING] = {"ping", 200},
+    [HG_SPOOLED] = {"spooled", 200},
     [HG_ERR_BAD_JSON] = {"invalid_json", 400},
     [HG_ERR_BAD_REQUEST] = {"bad_request", 400},
     [HG_ERR_UNKNOWN_SOURCE] = {"unknown_provider", 400},

@@ -22,6 +22,7 @@ static const struct status_case status_cases[] = {
     {"ok", HG_OK, 200},
     {"duplicate", HG_DUPLICATE, 200},
     {"ping", HG_PING, 200},
+    {"spooled", HG_SPOOLED, 200},
     {"bad-json", HG_ERR_BAD_JSON, 400},
     {"bad-request", HG_ERR_BAD_REQUEST, 400},
     {"unknown-source", HG_ERR_UNKNOWN_SOURCE, 400},
