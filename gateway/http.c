@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -31,9 +32,16 @@
  * connection is closed rather than read forever. */
 #define DISCARD_FACTOR 4
 
+/* A configuration shared by the requests that started under it. */
+struct config_ref {
+    struct hg_config *config;
+    atomic_int refs;
+};
+
 struct gw_server {
     struct MHD_Daemon *daemon;
-    const struct hg_config *config;
+    pthread_mutex_t config_lock;
+    struct config_ref *current;
     struct hg_publisher *publisher;
     int listen_fd;
     char *unix_path;
@@ -46,6 +54,7 @@ enum route_kind { ROUTE_WEBHOOK, ROUTE_HEALTHZ, ROUTE_READYZ };
 
 struct request {
     struct gw_server *server;
+    struct config_ref *config; /* the configuration it started under */
     struct hg_buf body;
     size_t discarded;
     int too_large;
@@ -63,6 +72,27 @@ monotonic_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static struct config_ref *
+config_acquire(struct gw_server *s)
+{
+    struct config_ref *ref;
+
+    pthread_mutex_lock(&s->config_lock);
+    ref = s->current;
+    atomic_fetch_add(&ref->refs, 1);
+    pthread_mutex_unlock(&s->config_lock);
+    return ref;
+}
+
+static void
+config_release(struct config_ref *ref)
+{
+    if (ref && atomic_fetch_sub(&ref->refs, 1) == 1) {
+        hg_config_free(ref->config);
+        free(ref);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -146,9 +176,8 @@ new_request_id(struct gw_server *s, char out[20])
  * (Ombori's token), the segment is shown as '*'.
  */
 static void
-loggable_path(const struct gw_server *s, const char *url, char *out, size_t size)
+loggable_path(const char *prefix, const char *url, char *out, size_t size)
 {
-    const char *prefix = s->config->path_prefix;
     size_t plen = strlen(prefix);
     const char *seg, *slash;
 
@@ -166,7 +195,7 @@ loggable_path(const struct gw_server *s, const char *url, char *out, size_t size
 }
 
 static void
-log_request(const struct gw_server *s, struct request *r, const char *id,
+log_request(const struct hg_config *config, struct request *r, const char *id,
             struct MHD_Connection *conn, const char *method, const char *url, const char *provider,
             enum hg_status status, const char *message)
 {
@@ -179,7 +208,7 @@ log_request(const struct gw_server *s, struct request *r, const char *id,
         snprintf(client, sizeof client, "%s", r->client);
     else
         client_address(conn, client, sizeof client);
-    loggable_path(s, url, path, sizeof path);
+    loggable_path(config->path_prefix, url, path, sizeof path);
     snprintf(http, sizeof http, "%d", hg_status_http(status));
     snprintf(latency, sizeof latency, "%.3f", r ? monotonic_ms() - r->start_ms : 0.0);
     snprintf(size, sizeof size, "%zu", r ? r->body.len + r->discarded : 0);
@@ -277,7 +306,10 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
         "{\"status\":\"ready\",\"redis\":\"down\",\"spool\":\"writable\"}\n";
 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        log_request(s, NULL, NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
+        struct config_ref *ref = config_acquire(s);
+
+        log_request(ref->config, NULL, NULL, conn, method, url, NULL, HG_ERR_METHOD, "use GET");
+        config_release(ref);
         return send_error(conn, NULL, HG_ERR_METHOD, "use GET", "GET, HEAD");
     }
     if (kind == ROUTE_HEALTHZ)
@@ -296,7 +328,7 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
 
 /* Checks what the headers alone can refuse; returns HG_OK to read the body. */
 static enum hg_status
-check_headers(struct gw_server *s, struct MHD_Connection *conn, const char *method,
+check_headers(const struct hg_config *config, struct MHD_Connection *conn, const char *method,
               const char *provider, const char **why)
 {
     const char *ct, *cl;
@@ -319,7 +351,7 @@ check_headers(struct gw_server *s, struct MHD_Connection *conn, const char *meth
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
 
-        if (end != cl && n > (unsigned long long)s->config->max_body) {
+        if (end != cl && n > (unsigned long long)config->max_body) {
             *why = "body is larger than max_body";
             return HG_ERR_TOO_LARGE;
         }
@@ -333,6 +365,7 @@ request_free(struct request *r)
     if (r == NULL)
         return;
     hg_buf_free(&r->body);
+    config_release(r->config);
     free(r->route_provider);
     free(r->route_tenant);
     free(r);
@@ -374,6 +407,7 @@ static enum MHD_Result
 finish(struct request *r, struct MHD_Connection *conn, const char *method, const char *url)
 {
     struct gw_server *s = r->server;
+    const struct hg_config *config = r->config->config;
     struct header_vec headers;
     struct hg_request req;
     struct hg_outcome *outcome;
@@ -384,7 +418,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     char client[INET6_ADDRSTRLEN + 8];
 
     if (r->too_large) {
-        log_request(s, r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE,
+        log_request(config, r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE,
                     "body is larger than max_body");
         return send_error(conn, r->id, HG_ERR_TOO_LARGE, "body is larger than max_body", NULL);
     }
@@ -401,14 +435,14 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     req.client_addr = client;
     req.now_ms = hg_now_ms();
 
-    outcome = hg_process(s->config, &req);
+    outcome = hg_process(config, &req);
     if (outcome == NULL) {
-        log_request(s, r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
+        log_request(config, r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
         return send_error(conn, r->id, HG_ERR_NOMEM, "out of memory", NULL);
     }
     status = hg_outcome_status(outcome);
     events = hg_outcome_events(outcome, &count);
-    if (hg_client_addr(s->config, &req, r->client, sizeof r->client) != 0)
+    if (hg_client_addr(config, &req, r->client, sizeof r->client) != 0)
         snprintf(r->client, sizeof r->client, "%s", client);
     if (status == HG_OK) {
         struct hg_publish_job job;
@@ -423,7 +457,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
         hg_buf_init(&b, 64 + count * 128);
         hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
         append_ids(&b, events, status == HG_PING ? 0 : count);
-        log_request(s, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL);
+        log_request(config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL);
         ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
         hg_buf_free(&b);
     } else {
@@ -433,7 +467,8 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
                                   ? "the token was already used by another event (replay)"
                                   : hg_outcome_message(outcome);
 
-        log_request(s, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, message);
+        log_request(config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status,
+                    message);
         ret = send_error(conn, r->id, status, message, NULL);
     }
     hg_outcome_free(outcome);
@@ -451,6 +486,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     if (r == NULL) {
         char *provider = NULL, *tenant = NULL;
         const char *why = NULL;
+        struct config_ref *ref;
         char id[20];
         enum hg_status st;
 
@@ -459,30 +495,36 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         if (strcmp(url, "/readyz") == 0)
             return serve_ops(s, conn, ROUTE_READYZ, method, url);
         new_request_id(s, id);
-        if (route(s->config->path_prefix, url, &provider, &tenant) != 0) {
-            log_request(s, NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND, "no such path");
+        ref = config_acquire(s);
+        if (route(ref->config->path_prefix, url, &provider, &tenant) != 0) {
+            log_request(ref->config, NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND,
+                        "no such path");
+            config_release(ref);
             return send_error(conn, id, HG_ERR_NOT_FOUND, "no such path", NULL);
         }
-        st = check_headers(s, conn, method, provider, &why);
+        st = check_headers(ref->config, conn, method, provider, &why);
         if (st != HG_OK) {
-            log_request(s, NULL, id, conn, method, url, st == HG_ERR_NOT_FOUND ? NULL : provider,
-                        st, why);
+            log_request(ref->config, NULL, id, conn, method, url,
+                        st == HG_ERR_NOT_FOUND ? NULL : provider, st, why);
+            config_release(ref);
             free(provider);
             free(tenant);
             return send_error(conn, id, st, why, st == HG_ERR_METHOD ? "POST" : NULL);
         }
         r = calloc(1, sizeof *r);
         if (r == NULL) {
+            config_release(ref);
             free(provider);
             free(tenant);
             return send_error(conn, id, HG_ERR_NOMEM, "out of memory", NULL);
         }
+        r->config = ref;
         r->server = s;
         r->route_provider = provider;
         r->route_tenant = tenant;
         r->start_ms = monotonic_ms();
         memcpy(r->id, id, sizeof r->id);
-        hg_buf_init(&r->body, (size_t)s->config->max_body);
+        hg_buf_init(&r->body, (size_t)ref->config->max_body);
         atomic_fetch_add(&s->in_flight, 1);
         *con_cls = r;
         return MHD_YES;
@@ -499,7 +541,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         }
         if (r->too_large) {
             r->discarded += n;
-            if (r->discarded / DISCARD_FACTOR > (size_t)s->config->max_body)
+            if (r->discarded / DISCARD_FACTOR > (size_t)r->config->config->max_body)
                 return MHD_NO;
         }
         return MHD_YES;
@@ -604,8 +646,19 @@ open_listener(const char *listen_spec, char **unix_path)
 /* Server                                                                    */
 /* ------------------------------------------------------------------------ */
 
+static void
+server_free(struct gw_server *s)
+{
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    config_release(s->current);
+    pthread_mutex_destroy(&s->config_lock);
+    free(s->unix_path);
+    free(s);
+}
+
 struct gw_server *
-gw_server_start(const struct hg_config *config, struct hg_publisher *publisher)
+gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
 {
     struct gw_server *s = calloc(1, sizeof *s);
     unsigned threads;
@@ -613,14 +666,22 @@ gw_server_start(const struct hg_config *config, struct hg_publisher *publisher)
 
     if (s == NULL)
         return NULL;
-    s->config = config;
+    s->listen_fd = -1;
+    s->current = calloc(1, sizeof *s->current);
+    if (s->current == NULL) {
+        hg_config_free(config);
+        free(s);
+        return NULL;
+    }
+    s->current->config = config;
+    atomic_init(&s->current->refs, 1);
+    pthread_mutex_init(&s->config_lock, NULL);
     s->publisher = publisher;
     s->id_salt = (unsigned long)hg_now_ms() * 2654435761UL ^ (unsigned long)getpid();
     s->listen_fd = open_listener(config->listen, &s->unix_path);
     if (s->listen_fd < 0) {
         HG_LOG(HG_LOG_ERROR, "cannot listen on %s: %s", config->listen, strerror(errno));
-        free(s->unix_path);
-        free(s);
+        server_free(s);
         return NULL;
     }
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -634,9 +695,7 @@ gw_server_start(const struct hg_config *config, struct hg_publisher *publisher)
         MHD_OPTION_END);
     if (s->daemon == NULL) {
         HG_LOG(HG_LOG_ERROR, "cannot start the HTTP server on %s", config->listen);
-        close(s->listen_fd);
-        free(s->unix_path);
-        free(s);
+        server_free(s);
         return NULL;
     }
     HG_LOG(HG_LOG_INFO, "listening on %s with %u threads", config->listen, threads);
@@ -659,9 +718,27 @@ gw_server_stop(struct gw_server *s, int64_t grace_ms)
         HG_LOG(HG_LOG_WARN, "stopping with %ld requests still in progress",
                (long)atomic_load(&s->in_flight));
     MHD_stop_daemon(s->daemon);
-    close(s->listen_fd);
+    s->daemon = NULL;
     if (s->unix_path)
         unlink(s->unix_path);
-    free(s->unix_path);
-    free(s);
+    server_free(s);
+}
+
+void
+gw_server_reload(struct gw_server *s, struct hg_config *config)
+{
+    struct config_ref *ref = calloc(1, sizeof *ref), *old;
+
+    if (ref == NULL) {
+        HG_LOG(HG_LOG_ERROR, "reload: out of memory; keeping the current configuration");
+        hg_config_free(config);
+        return;
+    }
+    ref->config = config;
+    atomic_init(&ref->refs, 1);
+    pthread_mutex_lock(&s->config_lock);
+    old = s->current;
+    s->current = ref;
+    pthread_mutex_unlock(&s->config_lock);
+    config_release(old); /* freed when its last request completes */
 }

@@ -28,7 +28,7 @@ usage(FILE *out)
             "  -V, --version       print the version and exit\n"
             "  -h, --help          print this help and exit\n"
             "\n"
-            "Signals: SIGTERM and SIGINT stop gracefully.\n",
+            "Signals: SIGTERM and SIGINT stop gracefully; SIGHUP reloads the configuration.\n",
             DEFAULT_CONFIG);
 }
 
@@ -44,11 +44,69 @@ print_warning(const char *message)
     fprintf(stderr, "hookgate: warning: %s\n", message);
 }
 
+/*
+ * Settings that belong to the listener, the publisher or the spool and so
+ * take effect only at the next start: a reload that changes one says so.
+ */
+static void
+warn_restart_only(const struct hg_config *old, const struct hg_config *cur)
+{
+    static const char *const fmt = "reload: %s changed; it takes effect at the next restart";
+
+    if (strcmp(old->listen, cur->listen) != 0)
+        HG_LOG(HG_LOG_WARN, fmt, "listen");
+    if (old->threads != cur->threads)
+        HG_LOG(HG_LOG_WARN, fmt, "threads");
+    if (old->connection_timeout_s != cur->connection_timeout_s)
+        HG_LOG(HG_LOG_WARN, fmt, "connection_timeout");
+    if (old->max_connections != cur->max_connections)
+        HG_LOG(HG_LOG_WARN, fmt, "max_connections");
+    if (strcmp(old->redis.url, cur->redis.url) != 0)
+        HG_LOG(HG_LOG_WARN, fmt, "redis.url");
+    if (old->redis.timeout_ms != cur->redis.timeout_ms)
+        HG_LOG(HG_LOG_WARN, fmt, "redis.timeout_ms");
+    if (old->redis.wait_replicas != cur->redis.wait_replicas)
+        HG_LOG(HG_LOG_WARN, fmt, "redis.wait_replicas");
+    if (old->redis.dedup_ttl_s != cur->redis.dedup_ttl_s)
+        HG_LOG(HG_LOG_WARN, fmt, "redis.dedup_ttl");
+    if (old->redis.maxlen != cur->redis.maxlen)
+        HG_LOG(HG_LOG_WARN, fmt, "redis.maxlen");
+    if (strcmp(old->spool.dir, cur->spool.dir) != 0)
+        HG_LOG(HG_LOG_WARN, fmt, "spool.dir");
+    if (old->spool.max_bytes != cur->spool.max_bytes)
+        HG_LOG(HG_LOG_WARN, fmt, "spool.max_bytes");
+}
+
+/* The start-up values of what a reload cannot change (strings copied). */
 static int
-serve(struct hg_config *config)
+snapshot_take(const struct hg_config *c, struct hg_config *out)
+{
+    *out = *c;
+    out->file = out->path_prefix = out->redis.prefix = NULL;
+    out->providers = NULL;
+    out->trusted_proxies.items = NULL;
+    out->listen = strdup(c->listen);
+    out->redis.url = strdup(c->redis.url);
+    out->spool.dir = strdup(c->spool.dir);
+    return out->listen && out->redis.url && out->spool.dir ? 0 : -1;
+}
+
+static void
+snapshot_free(struct hg_config *snap)
+{
+    free(snap->listen);
+    if (snap->redis.url)
+        memset(snap->redis.url, 0, strlen(snap->redis.url)); /* may hold a password */
+    free(snap->redis.url);
+    free(snap->spool.dir);
+}
+
+static int
+serve(const char *path, struct hg_config *config)
 {
     struct hg_publisher *publisher = NULL;
     struct gw_server *server = NULL;
+    struct hg_config started = {0};
     sigset_t signals;
     char err[1024];
     int sig, rc = 1;
@@ -66,28 +124,43 @@ serve(struct hg_config *config)
         HG_LOG(HG_LOG_ERROR, "%s: %s", config->file, err);
         goto out;
     }
-    server = gw_server_start(config, publisher);
+    /* The start-up values stay in force for what cannot change on reload. */
+    if (snapshot_take(config, &started) != 0) {
+        HG_LOG(HG_LOG_ERROR, "out of memory");
+        goto out;
+    }
+    server = gw_server_start(config, publisher); /* owns config from here */
+    config = NULL;
     if (server == NULL)
         goto out;
     HG_LOG(HG_LOG_INFO, "hookgate %s started", HG_VERSION);
 
     for (;;) {
+        struct hg_config *fresh = NULL;
+
         if (sigwait(&signals, &sig) != 0)
             continue;
-        if (sig == SIGHUP) {
-            HG_LOG(HG_LOG_WARN, "SIGHUP received: configuration reload is not supported yet; "
-                                "restart to apply a new configuration");
+        if (sig != SIGHUP)
+            break;
+        if (hg_config_load(path, &fresh, err, sizeof err) != HG_OK) {
+            HG_LOG(HG_LOG_ERROR, "reload refused, the current configuration stays: %s", err);
             continue;
         }
-        HG_LOG(HG_LOG_INFO, "%s received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        break;
+        warn_restart_only(&started, fresh);
+        hg_config_warnings(fresh, log_warning);
+        hg_log_min_level = fresh->log_level;
+        gw_server_reload(server, fresh);
+        HG_LOG(HG_LOG_INFO, "configuration reloaded from %s", path);
     }
+    HG_LOG(HG_LOG_INFO, "%s received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     gw_server_stop(server, SHUTDOWN_GRACE_MS);
     server = NULL;
     rc = 0;
 out:
     gw_server_stop(server, 0);
     hg_publisher_free(publisher);
+    snapshot_free(&started);
+    hg_config_free(config);
     if (rc == 0)
         HG_LOG(HG_LOG_INFO, "stopped");
     return rc;
@@ -106,7 +179,7 @@ main(int argc, char **argv)
     const char *path = NULL;
     struct hg_config *config = NULL;
     char err[1024];
-    int check_only = 0, opt, rc;
+    int check_only = 0, opt;
 
     while ((opt = getopt_long(argc, argv, "c:tVh", options, NULL)) != -1) {
         switch (opt) {
@@ -151,7 +224,5 @@ main(int argc, char **argv)
         return 0;
     }
     hg_log_min_level = config->log_level;
-    rc = serve(config);
-    hg_config_free(config);
-    return rc;
+    return serve(path, config);
 }

@@ -62,7 +62,8 @@ int hg_status_http(enum hg_status status);
 
 enum hg_log_level { HG_LOG_DEBUG = 0, HG_LOG_INFO, HG_LOG_WARN, HG_LOG_ERROR };
 
-extern enum hg_log_level hg_log_min_level;
+/* Changed on reload while other threads log: atomic. */
+extern _Atomic enum hg_log_level hg_log_min_level;
 
 /*
  * hg_log writes one JSON object on one line to stderr:

@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "hookgate.h"
 
-enum hg_log_level hg_log_min_level = HG_LOG_INFO;
+_Atomic enum hg_log_level hg_log_min_level = HG_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
