@@ -164,6 +164,7 @@ static void *
 drainer_main(void *arg)
 {
     struct hg_publisher *pub = arg;
+    int64_t backoff_ms = 0; /* grows while replays fail, whatever the reason */
 
     for (;;) {
         struct hg_spool_stats st;
@@ -178,11 +179,14 @@ drainer_main(void *arg)
 
         hg_spool_stats(pub->spool, &st);
         if (st.records > 0) {
-            if (drain_once(pub))
+            if (drain_once(pub)) {
+                backoff_ms = 0;
                 continue;
-            wait_ms = hg_redis_retry_in_ms(pub->drain);
-            if (wait_ms <= 0 || wait_ms > IDLE_PING_MS)
-                wait_ms = 100;
+            }
+            backoff_ms = backoff_ms ? backoff_ms * 2 : 100;
+            if (backoff_ms > 2000)
+                backoff_ms = 2000;
+            wait_ms = backoff_ms;
         }
         pthread_mutex_lock(&pub->lock);
         if (!pub->drain_stopping)
