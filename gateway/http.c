@@ -144,6 +144,10 @@ send_error(struct MHD_Connection *conn, const char *request_id, enum hg_status s
 /* Logging                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * The peer's address as text. A peer on the unix socket is the local reverse
+ * proxy: it counts as 127.0.0.1, so that trusted_proxies can name it.
+ */
 static void
 client_address(struct MHD_Connection *conn, char *out, size_t size)
 {
@@ -151,7 +155,7 @@ client_address(struct MHD_Connection *conn, char *out, size_t size)
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
-    snprintf(out, size, "unix");
+    snprintf(out, size, "127.0.0.1");
     if (sa == NULL)
         return;
     if (sa->sa_family == AF_INET)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "http.h"
 #include "hookgate.h"
 
@@ -19,6 +20,7 @@ usage(FILE *out)
 {
     fprintf(out,
             "usage: hookgate [-c FILE] [--check-config]\n"
+            "       hookgate healthcheck [-c FILE]\n"
             "       hookgate --version | --help\n"
             "\n"
             "Receives provider webhooks, verifies them, and publishes them to Redis Streams.\n"
@@ -27,6 +29,8 @@ usage(FILE *out)
             "  -t, --check-config  validate the configuration, print \"configuration OK\", exit\n"
             "  -V, --version       print the version and exit\n"
             "  -h, --help          print this help and exit\n"
+            "\n"
+            "  healthcheck         exit 0 when GET /healthz on the configured address answers 200\n"
             "\n"
             "Signals: SIGTERM and SIGINT stop gracefully; SIGHUP reloads the configuration.\n",
             DEFAULT_CONFIG);
@@ -179,7 +183,13 @@ main(int argc, char **argv)
     const char *path = NULL;
     struct hg_config *config = NULL;
     char err[1024];
-    int check_only = 0, opt;
+    int check_only = 0, healthcheck = 0, opt;
+
+    if (argc > 1 && strcmp(argv[1], "healthcheck") == 0) {
+        healthcheck = 1;
+        argc--;
+        argv++;
+    }
 
     while ((opt = getopt_long(argc, argv, "c:tVh", options, NULL)) != -1) {
         switch (opt) {
@@ -216,6 +226,12 @@ main(int argc, char **argv)
         else
             HG_LOG(HG_LOG_ERROR, "%s", err);
         return 1;
+    }
+    if (healthcheck) {
+        int rc = gw_healthcheck(config);
+
+        hg_config_free(config);
+        return rc;
     }
     if (check_only) {
         hg_config_warnings(config, print_warning);
