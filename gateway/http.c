@@ -45,12 +45,15 @@ struct gw_server {
     struct hg_publisher *publisher;
     int listen_fd;
     char *unix_path;
+    struct MHD_Daemon *admin; /* /metrics, /healthz, /readyz on admin_listen */
+    int admin_fd;
+    char *admin_unix_path;
     atomic_long in_flight;
     atomic_ulong next_id;
     unsigned long id_salt;
 };
 
-enum route_kind { ROUTE_WEBHOOK, ROUTE_HEALTHZ, ROUTE_READYZ };
+enum route_kind { ROUTE_WEBHOOK, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
 
 struct request {
     struct gw_server *server;
@@ -235,6 +238,50 @@ log_request(const struct hg_config *config, struct request *r, const char *id,
     hg_log_(level, fields, "request");
 }
 
+/* The request's Content-Length, or 0 when absent or unreadable. */
+static size_t
+declared_length(struct MHD_Connection *conn)
+{
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return cl ? (size_t)strtoull(cl, NULL, 10) : 0;
+}
+
+/*
+ * Everything that follows an answer to a webhook request: the log line, the
+ * metrics, and for a refusal, a record in the rejected stream.
+ */
+static void
+account(struct gw_server *s, const struct hg_config *config, struct request *r, const char *id,
+        struct MHD_Connection *conn, const char *method, const char *url, const char *provider,
+        enum hg_status status, const char *message, size_t declared_size)
+{
+    log_request(config, r, id, conn, method, url, provider, status, message);
+    hg_metrics_request(provider, status);
+    if (hg_status_http(status) >= 400) {
+        char client[INET6_ADDRSTRLEN + 8], path[512];
+        struct hg_rejection rej = {
+            .reason = hg_status_str(status),
+            .message = message,
+            .provider = provider,
+            .client = client,
+            .path = path,
+            .http_status = hg_status_http(status),
+            .body = r && !r->too_large ? r->body.data : NULL,
+            .body_len = r && !r->too_large ? r->body.len : 0,
+            .size = r ? r->body.len + r->discarded : declared_size,
+        };
+
+        if (r && r->client[0])
+            snprintf(client, sizeof client, "%s", r->client);
+        else
+            client_address(conn, client, sizeof client);
+        loggable_path(config->path_prefix, url, path, sizeof path);
+        hg_publisher_reject(s->publisher, &rej);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Routing                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -301,6 +348,31 @@ is_json_content_type(const char *ct)
 /* ------------------------------------------------------------------------ */
 
 static enum MHD_Result
+serve_metrics(struct gw_server *s, struct MHD_Connection *conn)
+{
+    struct hg_publisher_state ps;
+    struct MHD_Response *resp;
+    struct hg_buf b;
+    enum MHD_Result ret;
+
+    hg_publisher_state(s->publisher, &ps);
+    hg_buf_init(&b, 1024 * 1024);
+    if (hg_metrics_render(&b, &ps, hg_now_ms()) != 0) {
+        hg_buf_free(&b);
+        return send_error(conn, NULL, HG_ERR_INTERNAL, "metrics do not fit", NULL);
+    }
+    resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+    hg_buf_free(&b);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    ret = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result
 serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind,
           const char *method, const char *url)
 {
@@ -318,6 +390,8 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
     }
     if (kind == ROUTE_HEALTHZ)
         return send_body(conn, 200, NULL, ok, sizeof ok - 1, NULL);
+    if (kind == ROUTE_METRICS)
+        return serve_metrics(s, conn);
     struct hg_publisher_state ps;
     hg_publisher_state(s->publisher, &ps);
     if (ps.redis_up)
@@ -422,8 +496,8 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     char client[INET6_ADDRSTRLEN + 8];
 
     if (r->too_large) {
-        log_request(config, r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE,
-                    "body is larger than max_body");
+        account(s, config, r, NULL, conn, method, url, NULL, HG_ERR_TOO_LARGE,
+                "body is larger than max_body", 0);
         return send_error(conn, r->id, HG_ERR_TOO_LARGE, "body is larger than max_body", NULL);
     }
     headers.count = 0;
@@ -441,7 +515,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
 
     outcome = hg_process(config, &req);
     if (outcome == NULL) {
-        log_request(config, r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory");
+        account(s, config, r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory", 0);
         return send_error(conn, r->id, HG_ERR_NOMEM, "out of memory", NULL);
     }
     status = hg_outcome_status(outcome);
@@ -451,8 +525,12 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     if (status == HG_OK) {
         struct hg_publish_job job;
 
+        double t0 = monotonic_ms();
+
         hg_outcome_job(outcome, &job);
         status = hg_publisher_publish(s->publisher, &job);
+        hg_metrics_publish(hg_outcome_provider(outcome), (monotonic_ms() - t0) / 1000.0,
+                           job.new_count);
     }
     if (hg_status_http(status) == 200) {
         struct hg_buf b;
@@ -461,7 +539,8 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
         hg_buf_init(&b, 64 + count * 128);
         hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
         append_ids(&b, events, status == HG_PING ? 0 : count);
-        log_request(config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL);
+        account(s, config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL,
+                0);
         ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
         hg_buf_free(&b);
     } else {
@@ -471,8 +550,8 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
                                   ? "the token was already used by another event (replay)"
                                   : hg_outcome_message(outcome);
 
-        log_request(config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status,
-                    message);
+        account(s, config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status,
+                message, 0);
         ret = send_error(conn, r->id, status, message, NULL);
     }
     hg_outcome_free(outcome);
@@ -498,18 +577,20 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
             return serve_ops(s, conn, ROUTE_HEALTHZ, method, url);
         if (strcmp(url, "/readyz") == 0)
             return serve_ops(s, conn, ROUTE_READYZ, method, url);
+        if (strcmp(url, "/metrics") == 0 && s->admin == NULL)
+            return serve_ops(s, conn, ROUTE_METRICS, method, url);
         new_request_id(s, id);
         ref = config_acquire(s);
         if (route(ref->config->path_prefix, url, &provider, &tenant) != 0) {
-            log_request(ref->config, NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND,
-                        "no such path");
+            account(s, ref->config, NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND,
+                    "no such path", declared_length(conn));
             config_release(ref);
             return send_error(conn, id, HG_ERR_NOT_FOUND, "no such path", NULL);
         }
         st = check_headers(ref->config, conn, method, provider, &why);
         if (st != HG_OK) {
-            log_request(ref->config, NULL, id, conn, method, url,
-                        st == HG_ERR_NOT_FOUND ? NULL : provider, st, why);
+            account(s, ref->config, NULL, id, conn, method, url,
+                    st == HG_ERR_NOT_FOUND ? NULL : provider, st, why, declared_length(conn));
             config_release(ref);
             free(provider);
             free(tenant);
@@ -551,6 +632,29 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         return MHD_YES;
     }
     return finish(r, conn, method, url);
+}
+
+/* The admin listener: operations endpoints only. */
+static enum MHD_Result
+handle_admin(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+             const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    struct gw_server *s = cls;
+
+    (void)version;
+    (void)upload_data;
+    (void)con_cls;
+    if (*upload_data_size > 0) {
+        *upload_data_size = 0; /* no endpoint here takes a body */
+        return MHD_YES;
+    }
+    if (strcmp(url, "/metrics") == 0)
+        return serve_ops(s, conn, ROUTE_METRICS, method, url);
+    if (strcmp(url, "/healthz") == 0)
+        return serve_ops(s, conn, ROUTE_HEALTHZ, method, url);
+    if (strcmp(url, "/readyz") == 0)
+        return serve_ops(s, conn, ROUTE_READYZ, method, url);
+    return send_error(conn, NULL, HG_ERR_NOT_FOUND, "no such path", NULL);
 }
 
 static void
@@ -653,6 +757,13 @@ open_listener(const char *listen_spec, char **unix_path)
 static void
 server_free(struct gw_server *s)
 {
+    if (s->admin)
+        MHD_stop_daemon(s->admin);
+    if (s->admin_fd >= 0)
+        close(s->admin_fd);
+    if (s->admin_unix_path)
+        unlink(s->admin_unix_path);
+    free(s->admin_unix_path);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     config_release(s->current);
@@ -671,6 +782,7 @@ gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
     if (s == NULL)
         return NULL;
     s->listen_fd = -1;
+    s->admin_fd = -1;
     s->current = calloc(1, sizeof *s->current);
     if (s->current == NULL) {
         hg_config_free(config);
@@ -703,6 +815,28 @@ gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
         return NULL;
     }
     HG_LOG(HG_LOG_INFO, "listening on %s with %u threads", config->listen, threads);
+    if (config->admin_listen[0] != '\0') {
+        s->admin_fd = open_listener(config->admin_listen, &s->admin_unix_path);
+        if (s->admin_fd < 0) {
+            HG_LOG(HG_LOG_ERROR, "cannot listen on %s (admin_listen): %s", config->admin_listen,
+                   strerror(errno));
+            gw_server_stop(s, 0);
+            return NULL;
+        }
+        /* MHD closes a listen socket it was given unless quiesced: hand it over */
+        s->admin = MHD_start_daemon(
+            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle_admin, s,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->admin_fd,
+            MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+        if (s->admin == NULL) {
+            HG_LOG(HG_LOG_ERROR, "cannot start the admin listener on %s", config->admin_listen);
+            gw_server_stop(s, 0);
+            return NULL;
+        }
+        s->admin_fd = -1;
+        HG_LOG(HG_LOG_INFO, "admin endpoints (/metrics, /healthz, /readyz) on %s",
+               config->admin_listen);
+    }
     return s;
 }
 

@@ -45,6 +45,7 @@ struct config_key {
 };
 
 static int validate_listen(const struct config_key *, const char *, char *, size_t);
+static int validate_admin_listen(const struct config_key *, const char *, char *, size_t);
 static int validate_prefix(const struct config_key *, const char *, char *, size_t);
 static int validate_redis_url(const struct config_key *, const char *, char *, size_t);
 static int validate_redis_prefix(const struct config_key *, const char *, char *, size_t);
@@ -57,6 +58,7 @@ static const char *const stream_bys[] = {"provider", "category", "single", NULL}
 
 static const struct config_key keys[] = {
     {"listen", KEY_STRING, OFF(listen), "0.0.0.0:8080", 0, 0, 0, NULL, validate_listen},
+    {"admin_listen", KEY_STRING, OFF(admin_listen), "", 0, 0, 0, NULL, validate_admin_listen},
     {"path_prefix", KEY_STRING, OFF(path_prefix), "/webhooks", 0, 0, 0, NULL, validate_prefix},
     {"max_body", KEY_INT, OFF(max_body), NULL, 1048576, 1, GiB, NULL, NULL},
     {"timestamp_tolerance", KEY_INT, OFF(timestamp_tolerance_s), NULL, 300, 1, 86400, NULL, NULL},
@@ -76,6 +78,10 @@ static const struct config_key keys[] = {
      NULL},
     {"redis.timeout_ms", KEY_INT, OFF(redis.timeout_ms), NULL, 2000, 1, 600000, NULL, NULL},
     {"redis.wait_replicas", KEY_INT, OFF(redis.wait_replicas), NULL, 0, 0, 64, NULL, NULL},
+    {"redis.rejected_maxlen", KEY_INT, OFF(redis.rejected_maxlen), NULL, 10000, 1, INT64_MAX, NULL,
+     NULL},
+    {"redis.rejected_per_second", KEY_INT, OFF(redis.rejected_per_second), NULL, 20, 0, 100000,
+     NULL, NULL},
     {"spool.dir", KEY_STRING, OFF(spool.dir), "/var/lib/hookgate/spool", 0, 0, 0, NULL, NULL},
     {"spool.max_bytes", KEY_INT, OFF(spool.max_bytes), NULL, GiB, 0, INT64_MAX, NULL, NULL},
 };
@@ -197,6 +203,13 @@ validate_listen(const struct config_key *key, const char *v, char *err, size_t e
 bad_host:
     snprintf(err, err_size, "host must be an IPv4 address, [IPv6] address or localhost");
     return -1;
+}
+
+/* Empty (admin endpoints on the main listener) or an address like listen. */
+static int
+validate_admin_listen(const struct config_key *key, const char *v, char *err, size_t err_size)
+{
+    return v[0] == '\0' ? 0 : validate_listen(key, v, err, err_size);
 }
 
 static int

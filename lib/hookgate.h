@@ -142,6 +142,8 @@ struct hg_redis_config {
     int64_t dedup_ttl_s;
     int64_t timeout_ms;
     int64_t wait_replicas;
+    int64_t rejected_maxlen;     /* cap of <prefix>:{rejected} */
+    int64_t rejected_per_second; /* records per second at most; 0: none recorded */
 };
 
 struct hg_spool_config {
@@ -152,6 +154,7 @@ struct hg_spool_config {
 struct hg_config {
     char *file; /* the path it was loaded from, for messages */
     char *listen;
+    char *admin_listen; /* "" when /metrics is served on `listen` */
     char *path_prefix;
     int64_t max_body;
     int64_t timestamp_tolerance_s;
@@ -307,6 +310,26 @@ enum hg_status hg_publisher_publish(struct hg_publisher *publisher, struct hg_pu
 /* 1 when the last contact with Redis succeeded. */
 int hg_publisher_redis_up(const struct hg_publisher *publisher);
 
+/* A refused delivery, for <prefix>:{rejected}: never a secret, never a body. */
+struct hg_rejection {
+    const char *reason;   /* error code, e.g. "unauthorized" */
+    const char *message;  /* the refusal's reason text */
+    const char *provider; /* NULL when not attributed */
+    const char *client;
+    const char *path; /* with credentials in the path masked */
+    int http_status;
+    const void *body; /* hashed (sha256), never stored; may be NULL */
+    size_t body_len;
+    size_t size; /* body bytes received, or declared when refused before reading */
+};
+
+/*
+ * Queues a refusal for the rejected stream. Never blocks: a record is
+ * dropped (and counted) past the rate limit, when the queue is full, or when
+ * Redis is down — refusals are diagnostics, not events.
+ */
+void hg_publisher_reject(struct hg_publisher *publisher, const struct hg_rejection *rejection);
+
 struct hg_publisher_state {
     int redis_up;
     int spool_enabled;
@@ -316,6 +339,21 @@ struct hg_publisher_state {
     int64_t spool_oldest_ms; /* 0 when the spool is empty */
 };
 void hg_publisher_state(const struct hg_publisher *publisher, struct hg_publisher_state *out);
+
+/* ------------------------------------------------------------------------ */
+/* Metrics                                                                   */
+/* ------------------------------------------------------------------------ */
+
+struct hg_buf;
+
+/* Counts one answered webhook request (provider NULL when not attributed). */
+void hg_metrics_request(const char *provider, enum hg_status status);
+/* Counts one publish: its latency and the events it added. */
+void hg_metrics_publish(const char *provider, double seconds, size_t events_added);
+/* Counts a refusal recorded in (1) or dropped from (0) the rejected stream. */
+void hg_metrics_rejection(int recorded);
+/* Appends the Prometheus text exposition; 0, or -1 when the buffer cap ran out. */
+int hg_metrics_render(struct hg_buf *out, const struct hg_publisher_state *state, int64_t now_ms);
 
 /* ------------------------------------------------------------------------ */
 /* Small utilities shared with the daemon                                    */

@@ -24,12 +24,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "crypto.h"
 #include "redis.h"
 #include "spool.h"
 
 #define BATCH_MAX HG_REDIS_BATCH_MAX
 #define DRAIN_BATCH 64
 #define IDLE_PING_MS 1000
+#define REJECT_QUEUE_MAX 1024
+#define REJECT_FIELDS 9
+
+/* One XADD of the rejected stream, its strings in the same allocation. */
+struct rejection_rec {
+    struct rejection_rec *next;
+    int argc;
+    const char *argv[6 + 2 * REJECT_FIELDS];
+    size_t lens[6 + 2 * REJECT_FIELDS];
+    char data[];
+};
 
 struct hg_publisher {
     struct hg_redis *redis; /* the publisher thread's */
@@ -42,6 +54,15 @@ struct hg_publisher {
     struct hg_publish_job *head, *tail;
     int stopping;
     int drain_stopping;
+
+    /* rejected stream: queue and token bucket, under `lock` */
+    char rejected_stream[256];
+    char rejected_maxlen[24];
+    double reject_rate;
+    double reject_tokens;
+    int64_t reject_refill_ms;
+    struct rejection_rec *rejects;
+    size_t reject_count;
 
     pthread_t thread;
     pthread_t drain_thread;
@@ -89,6 +110,44 @@ publish_round(struct hg_publisher *pub, struct hg_publish_job **jobs, size_t n)
             HG_LOG(HG_LOG_ERROR, "neither redis nor the spool can take an event: answering 503");
 }
 
+/* Writes queued refusals to the rejected stream, if Redis is there. */
+static void
+record_rejections(struct hg_publisher *pub, struct rejection_rec *list)
+{
+    int argc[64];
+    const char **argv[64];
+    const size_t *lens[64];
+    struct rejection_rec *ordered = NULL;
+
+    /* queued newest first: write them oldest first */
+    while (list) {
+        struct rejection_rec *next = list->next;
+
+        list->next = ordered;
+        ordered = list;
+        list = next;
+    }
+    list = ordered;
+    while (list) {
+        size_t n = 0, ok;
+        struct rejection_rec *batch = list;
+
+        for (; list && n < 64; list = list->next, n++) {
+            argc[n] = list->argc;
+            argv[n] = list->argv;
+            lens[n] = list->lens;
+        }
+        ok = hg_redis_fire(pub->redis, n, argc, argv, lens);
+        for (size_t i = 0; i < n; i++) {
+            struct rejection_rec *next = batch->next;
+
+            hg_metrics_rejection(i < ok);
+            free(batch);
+            batch = next;
+        }
+    }
+}
+
 static void *
 publisher_main(void *arg)
 {
@@ -96,11 +155,12 @@ publisher_main(void *arg)
     struct hg_publish_job *jobs[BATCH_MAX];
 
     for (;;) {
+        struct rejection_rec *rejects;
         size_t n = 0;
         int stopping;
 
         pthread_mutex_lock(&pub->lock);
-        if (pub->head == NULL && !pub->stopping)
+        if (pub->head == NULL && pub->rejects == NULL && !pub->stopping)
             timed_wait(&pub->wake, &pub->lock, IDLE_PING_MS);
         while (pub->head && n < BATCH_MAX) {
             jobs[n++] = pub->head;
@@ -108,18 +168,24 @@ publisher_main(void *arg)
         }
         if (pub->head == NULL)
             pub->tail = NULL;
+        rejects = pub->rejects;
+        pub->rejects = NULL;
+        pub->reject_count = 0;
         stopping = pub->stopping;
         pthread_mutex_unlock(&pub->lock);
 
-        if (n == 0) {
+        if (n > 0) {
+            publish_round(pub, jobs, n);
+            for (size_t i = 0; i < n; i++)
+                jobs[i]->done(jobs[i]);
+        }
+        if (rejects)
+            record_rejections(pub, rejects);
+        if (n == 0 && rejects == NULL) {
             if (stopping)
                 break;
             hg_redis_ping(pub->redis);
-            continue;
         }
-        publish_round(pub, jobs, n);
-        for (size_t i = 0; i < n; i++)
-            jobs[i]->done(jobs[i]);
     }
     return NULL;
 }
@@ -211,6 +277,12 @@ hg_publisher_new(const struct hg_redis_config *redis, const struct hg_spool_conf
         snprintf(err, err_size, "out of memory");
         return HG_ERR_NOMEM;
     }
+    snprintf(pub->rejected_stream, sizeof pub->rejected_stream, "%s:{rejected}", redis->prefix);
+    snprintf(pub->rejected_maxlen, sizeof pub->rejected_maxlen, "%lld",
+             (long long)redis->rejected_maxlen);
+    pub->reject_rate = (double)redis->rejected_per_second;
+    pub->reject_tokens = pub->reject_rate;
+    pub->reject_refill_ms = hg_now_ms();
     pub->redis = hg_redis_new(redis, "publisher");
     pub->drain = hg_redis_new(redis, "drainer");
     if (pub->redis == NULL || pub->drain == NULL) {
@@ -346,6 +418,94 @@ hg_publisher_publish(struct hg_publisher *pub, struct hg_publish_job *job)
     pthread_mutex_destroy(&w.lock);
     pthread_cond_destroy(&w.cond);
     return job->status;
+}
+
+/* Takes a token from the bucket (called with the lock held). */
+static int
+reject_allowed(struct hg_publisher *pub)
+{
+    int64_t now = hg_now_ms();
+    double burst = pub->reject_rate * 2 > 1 ? pub->reject_rate * 2 : 1;
+
+    if (pub->reject_rate <= 0)
+        return 0;
+    pub->reject_tokens += (double)(now - pub->reject_refill_ms) * pub->reject_rate / 1000.0;
+    pub->reject_refill_ms = now;
+    if (pub->reject_tokens > burst)
+        pub->reject_tokens = burst;
+    if (pub->reject_tokens < 1 || pub->reject_count >= REJECT_QUEUE_MAX)
+        return 0;
+    pub->reject_tokens -= 1;
+    return 1;
+}
+
+void
+hg_publisher_reject(struct hg_publisher *pub, const struct hg_rejection *rej)
+{
+    unsigned char digest[HG_SHA256_LEN];
+    char sha[2 * HG_SHA256_LEN + 1], when[32], status[16], size[24];
+    const char *values[REJECT_FIELDS],
+        *names[REJECT_FIELDS] = {"reason", "message", "provider", "client", "path",
+                                 "status", "size",    "sha256",   "time"};
+    size_t total = 0, off = 0;
+    struct rejection_rec *rec;
+    int allowed;
+
+    pthread_mutex_lock(&pub->lock);
+    allowed = !pub->stopping && reject_allowed(pub);
+    pthread_mutex_unlock(&pub->lock);
+    if (!allowed) {
+        hg_metrics_rejection(0);
+        return;
+    }
+    sha[0] = '\0';
+    if (rej->body && rej->body_len) {
+        hg_sha256(rej->body, rej->body_len, digest);
+        hg_hex_encode(digest, sizeof digest, sha);
+    }
+    hg_format_time_ms(hg_now_ms(), when);
+    snprintf(status, sizeof status, "%d", rej->http_status);
+    snprintf(size, sizeof size, "%zu", rej->size);
+    values[0] = rej->reason ? rej->reason : "";
+    values[1] = rej->message ? rej->message : "";
+    values[2] = rej->provider ? rej->provider : "";
+    values[3] = rej->client ? rej->client : "";
+    values[4] = rej->path ? rej->path : "";
+    values[5] = status;
+    values[6] = size;
+    values[7] = sha;
+    values[8] = when;
+    for (size_t i = 0; i < REJECT_FIELDS; i++)
+        total += strlen(values[i]) + 1;
+    rec = malloc(sizeof *rec + total);
+    if (rec == NULL) {
+        hg_metrics_rejection(0);
+        return;
+    }
+    rec->next = NULL;
+    rec->argc = 0;
+#define ARG(s, l) (rec->argv[rec->argc] = (s), rec->lens[rec->argc] = (l), rec->argc++)
+    ARG("XADD", 4);
+    ARG(pub->rejected_stream, strlen(pub->rejected_stream));
+    ARG("MAXLEN", 6);
+    ARG("~", 1);
+    ARG(pub->rejected_maxlen, strlen(pub->rejected_maxlen));
+    ARG("*", 1);
+    for (size_t i = 0; i < REJECT_FIELDS; i++) {
+        size_t len = strlen(values[i]);
+
+        memcpy(rec->data + off, values[i], len + 1);
+        ARG(names[i], strlen(names[i]));
+        ARG(rec->data + off, len);
+        off += len + 1;
+    }
+#undef ARG
+    pthread_mutex_lock(&pub->lock);
+    rec->next = pub->rejects;
+    pub->rejects = rec;
+    pub->reject_count++;
+    pthread_cond_signal(&pub->wake);
+    pthread_mutex_unlock(&pub->lock);
 }
 
 int

@@ -437,6 +437,32 @@ hg_redis_run(struct hg_redis *pub, struct hg_publish_job **jobs, size_t n)
     atomic_store(&pub->up, 1);
 }
 
+size_t
+hg_redis_fire(struct hg_redis *pub, size_t n, const int *argc, const char **const *argv,
+              const size_t *const *lens)
+{
+    size_t ok = 0;
+    redisReply *r;
+
+    if (pub->ctx == NULL || n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (redisAppendCommandArgv(pub->ctx, argc[i], argv[i], lens[i]) != REDIS_OK) {
+            disconnect(pub, "out of memory");
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+            disconnect(pub, pub->ctx->errstr[0] ? pub->ctx->errstr : "no reply");
+            return ok;
+        }
+        ok += r->type != REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+    }
+    return ok;
+}
+
 void
 hg_redis_ping(struct hg_redis *pub)
 {

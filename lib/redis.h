@@ -26,6 +26,13 @@ int hg_redis_connect(struct hg_redis *redis);
  */
 void hg_redis_run(struct hg_redis *redis, struct hg_publish_job **jobs, size_t n);
 
+/*
+ * Sends `n` commands in one round trip if connected (never connects), reads
+ * and discards their replies. Returns the number of commands Redis accepted.
+ */
+size_t hg_redis_fire(struct hg_redis *redis, size_t n, const int *argc, const char **const *argv,
+                     const size_t *const *lens);
+
 /* Keeps the connection honest when idle (reconnects when down). */
 void hg_redis_ping(struct hg_redis *redis);
 
