@@ -302,8 +302,13 @@ normalize(struct hg_ctx *ctx)
     const struct hg_json *id = hg_json_get(position, "id");
     struct hg_event_spec spec = {0};
 
-    if (type == NULL)
-        return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "type (string) is required");
+    /* On its explicit route too, the body must be an Ombori payload; the type
+     * may be one this gateway does not know yet (category "other"). */
+    if (type == NULL || position == NULL ||
+        hg_json_get_type(ctx->body, "organization", HG_JSON_STRING) == NULL)
+        return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST,
+                           "not an Ombori payload: needs a string type, an object data.position "
+                           "and a string organization");
     spec.name = type->str;
     spec.name_len = type->len;
     spec.category = hg_category_lookup(categories, type->str, type->len);
