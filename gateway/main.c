@@ -21,6 +21,7 @@ usage(FILE *out)
     fprintf(out,
             "usage: hookgate [-c FILE] [--check-config]\n"
             "       hookgate healthcheck [-c FILE]\n"
+            "       hookgate sign PROVIDER --secret S [--tenant T] [--curl URL] < body.json\n"
             "       hookgate --version | --help\n"
             "\n"
             "Receives provider webhooks, verifies them, and publishes them to Redis Streams.\n"
@@ -31,6 +32,7 @@ usage(FILE *out)
             "  -h, --help          print this help and exit\n"
             "\n"
             "  healthcheck         exit 0 when GET /healthz on the configured address answers 200\n"
+            "  sign                print a signed request for a provider (hookgate sign --help)\n"
             "\n"
             "Signals: SIGTERM and SIGINT stop gracefully; SIGHUP reloads the configuration.\n",
             DEFAULT_CONFIG);
@@ -185,6 +187,8 @@ main(int argc, char **argv)
     char err[1024];
     int check_only = 0, healthcheck = 0, opt;
 
+    if (argc > 1 && strcmp(argv[1], "sign") == 0)
+        return gw_sign_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "healthcheck") == 0) {
         healthcheck = 1;
         argc--;

@@ -341,6 +341,25 @@ resolve_secret(struct loader *ld, const char *key, const char *ref, size_t ref_l
     return 0;
 }
 
+unsigned char *
+hg_secret_resolve(const char *ref, size_t *len, char *err, size_t err_size)
+{
+    struct loader ld = {NULL, err, err_size, NULL};
+    unsigned char *out = NULL;
+
+    if (resolve_secret(&ld, NULL, ref, strlen(ref), &out, len) != 0)
+        return NULL;
+    return out;
+}
+
+void
+hg_secret_free(unsigned char *secret, size_t len)
+{
+    if (secret)
+        OPENSSL_cleanse(secret, len);
+    free(secret);
+}
+
 void
 hg_secret_list_free(struct hg_secret_list *list)
 {

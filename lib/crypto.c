@@ -152,3 +152,29 @@ hg_base64_decode(const char *in, size_t in_len, unsigned char *out, size_t out_s
     }
     return (long)o;
 }
+
+long
+hg_base64_encode(const void *in, size_t in_len, char *out, size_t out_size)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = in;
+    size_t o = 0, need = (in_len + 2) / 3 * 4 + 1;
+
+    if (need > out_size)
+        return -1;
+    for (size_t i = 0; i < in_len; i += 3) {
+        unsigned long v = (unsigned long)p[i] << 16;
+
+        if (i + 1 < in_len)
+            v |= (unsigned long)p[i + 1] << 8;
+        if (i + 2 < in_len)
+            v |= p[i + 2];
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = i + 1 < in_len ? alphabet[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < in_len ? alphabet[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return (long)o;
+}

@@ -46,6 +46,9 @@ int hg_hmac_verify_hex(enum hg_digest digest, const struct hg_secret_list *secre
  */
 long hg_base64_decode(const char *in, size_t in_len, unsigned char *out, size_t out_size);
 
+/* Encodes standard base64 with padding and a NUL; returns the length or -1. */
+long hg_base64_encode(const void *in, size_t in_len, char *out, size_t out_size);
+
 /* Constant-time equality of two byte strings (the length is not secret). */
 int hg_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 

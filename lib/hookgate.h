@@ -341,6 +341,52 @@ struct hg_publisher_state {
 void hg_publisher_state(const struct hg_publisher *publisher, struct hg_publisher_state *out);
 
 /* ------------------------------------------------------------------------ */
+/* Signing (hookgate sign)                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define HG_SIGNED_HEADERS_MAX 8
+
+struct hg_sign_options {
+    const char *provider;
+    const char *secret; /* the secret, API key, token, or user:password */
+    size_t secret_len;
+    const char *tenant;       /* route tenant; 1UPVISION's X-ServiceHook-UUID */
+    const char *event;        /* event name where the provider sends one */
+    const char *token_header; /* ombori: send the token in this header, not the path */
+    int basic;                /* ombori: the secret is user:password for HTTP Basic */
+    int64_t now_ms;
+};
+
+/* The request a provider would send: path (under /webhooks), headers, body. */
+struct hg_signed_request {
+    char *path;
+    struct {
+        char *name;
+        char *value;
+    } headers[HG_SIGNED_HEADERS_MAX];
+    size_t header_count;
+    char *body;
+    size_t body_len;
+};
+
+/*
+ * Builds and signs the request the provider would send for `input` (for
+ * TruTac, 1UPVISION and Ombori the body as is; for Teamgo and inline the
+ * signed body is built around it). On failure err says why.
+ */
+enum hg_status hg_sign(const struct hg_sign_options *options, const char *input, size_t input_len,
+                       struct hg_signed_request *out, char *err, size_t err_size) HG_WUR;
+void hg_signed_request_free(struct hg_signed_request *request);
+
+/*
+ * Resolves a secret reference ("env:NAME", "file:/path" or a literal) as the
+ * configuration does. Returns malloc'd bytes (free with hg_secret_free), or
+ * NULL with err filled.
+ */
+unsigned char *hg_secret_resolve(const char *ref, size_t *len, char *err, size_t err_size);
+void hg_secret_free(unsigned char *secret, size_t len);
+
+/* ------------------------------------------------------------------------ */
 /* Metrics                                                                   */
 /* ------------------------------------------------------------------------ */
 
