@@ -103,9 +103,15 @@ hg_hmac_verify_hex(enum hg_digest digest, const struct hg_secret_list *secrets, 
 int
 hg_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
 {
-    if (a_len != b_len)
-        return 0;
-    return a_len == 0 || CRYPTO_memcmp(a, b, a_len) == 0;
+    unsigned char da[HG_SHA256_LEN], db[HG_SHA256_LEN];
+    int equal;
+
+    /* Comparing digests takes the same time whatever the lengths, so not
+     * even the length of a secret leaks; the length check decides after. */
+    hg_sha256(a_len ? a : "", a_len, da);
+    hg_sha256(b_len ? b : "", b_len, db);
+    equal = CRYPTO_memcmp(da, db, sizeof da) == 0;
+    return equal & (a_len == b_len);
 }
 
 static int

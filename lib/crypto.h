@@ -49,7 +49,7 @@ long hg_base64_decode(const char *in, size_t in_len, unsigned char *out, size_t 
 /* Encodes standard base64 with padding and a NUL; returns the length or -1. */
 long hg_base64_encode(const void *in, size_t in_len, char *out, size_t out_size);
 
-/* Constant-time equality of two byte strings (the length is not secret). */
+/* Equality of two byte strings in time independent of their contents and lengths. */
 int hg_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 
 #endif

@@ -238,7 +238,16 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
     ev->stream = stream_key(ctx, spec->category);
     if (ev->id == NULL || ev->type == NULL || ev->stream == NULL)
         return HG_ERR_NOMEM;
-    ev->seen_key = hg_arena_printf(ctx->arena, "%s:seen:%s", ev->stream, ev->id);
+    /* The dedup key lives beside the stream (same hash slot), except with one
+     * stream per category: the category can follow an unsigned header (TruTac,
+     * 1UPVISION), so a replay under another event name would land in another
+     * stream; there the key is per provider, so an event id is published once
+     * whatever stream it would go to. */
+    if (ctx->config->redis.stream_by == HG_STREAM_BY_CATEGORY)
+        ev->seen_key = hg_arena_printf(ctx->arena, "%s:{%s}:seen:%s", ctx->config->redis.prefix,
+                                       pname, ev->id);
+    else
+        ev->seen_key = hg_arena_printf(ctx->arena, "%s:seen:%s", ev->stream, ev->id);
     if (ev->seen_key == NULL)
         return HG_ERR_NOMEM;
     if (spec->time_ms >= 0) {

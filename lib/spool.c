@@ -357,6 +357,29 @@ recover_segment(struct hg_spool *s, uint64_t seq, int64_t *records, int64_t *fir
     return off;
 }
 
+/* mkdir -p, the directories it creates private to this user. */
+static int
+mkdir_parents(const char *dir)
+{
+    char path[4096];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(path, dir, len + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 struct hg_spool *
 hg_spool_open(const char *dir, int64_t max_bytes, char *err, size_t err_size)
 {
@@ -375,7 +398,7 @@ hg_spool_open(const char *dir, int64_t max_bytes, char *err, size_t err_size)
     s->dir = strdup(dir);
     if (s->dir == NULL)
         goto nomem;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (mkdir_parents(dir) != 0) {
         snprintf(err, err_size, "cannot create %s: %s", dir, strerror(errno));
         goto fail;
     }

@@ -160,10 +160,13 @@ def free_port():
 class RedisServer:
     """One redis-server of our own, on loopback, stopped by its PID."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, extra_args=None):
         self.dir = str(workdir)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
+        # Appended to the command line, so they override the defaults above them
+        # (e.g. ["--appendonly", "yes", "--appendfsync", "always"]).
+        self.extra_args = list(extra_args or [])
         self.proc = None
         self._log = None
 
@@ -180,7 +183,7 @@ class RedisServer:
         self._log = open(os.path.join(self.dir, "redis-%d.log" % self.port), "ab")
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--save", "", "--appendonly", "no", "--daemonize", "no"],
+             "--save", "", "--appendonly", "no", "--daemonize", "no"] + self.extra_args,
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         last = None
@@ -212,6 +215,15 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill(self):
+        """SIGKILL (a crash: no shutdown save), by PID; start() may follow."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -308,6 +320,7 @@ class Gateway:
         self.proc = None
         self.exit_code = None
         self.stop_seconds = None
+        self.killed = False  # the last instance was SIGKILLed on purpose (kill())
 
     # -- process ----------------------------------------------------------
 
@@ -319,6 +332,7 @@ class Gateway:
         if not os.path.exists(HOOKGATE_BIN):
             pytest.fail("hookgate binary not found at %s (set HOOKGATE_BIN)" % HOOKGATE_BIN)
         self.write_config()
+        self.killed = False
         argv = [HOOKGATE_BIN] + (args if args is not None else ["-c", self.config_path])
         with open(self.stderr_path, "ab") as err, open(self.stdout_path, "ab") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -360,6 +374,35 @@ class Gateway:
         self.proc = None
         return self.exit_code
 
+    def kill(self):
+        """SIGKILL (a crash), by PID. Teardown then checks the logs but not the
+        exit status of this instance; start() again to run a new one."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        if self.proc is not None:
+            self.exit_code = self.proc.returncode
+            self.proc = None
+            self.killed = True
+        return self.exit_code
+
+    def send_signal(self, sig):
+        """Sends `sig` to this gateway's process (by PID)."""
+        assert self.proc is not None and self.proc.poll() is None, "hookgate is not running"
+        self.proc.send_signal(sig)
+
+    def log_lines(self):
+        """stderr parsed as JSON log objects (lines that are not JSON are skipped)."""
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                out.append(obj)
+        return out
+
     def log_text(self):
         try:
             with open(self.stderr_path, "rb") as f:
@@ -371,7 +414,7 @@ class Gateway:
         """The checks every gateway gets on teardown. Call after stop()."""
         log = self.log_text()
         problems = []
-        if self.exit_code != 0:
+        if self.exit_code != 0 and not self.killed:
             problems.append("exit status after SIGTERM: %r (expected 0 within 10 s)" % self.exit_code)
         bad = sanitizer_lines(log)
         if bad:
@@ -592,16 +635,22 @@ def check_envelope(env, *, provider, body, type_, category, tenant=None, subject
             "time %s is not the receive time" % env["time"]
 
 
-def assert_single_entry(r, stream, eid, ttl_max=604800):
+def assert_single_entry(r, stream, eid, ttl_max=604800, seen=None):
     """Exactly one entry in `stream`, carrying envelope id `eid`; the dedup key
     holds its entry id with a TTL of at most ttl_max. Returns the envelope."""
     entries = read_stream(r, stream)
     assert len(entries) == 1, "expected one entry in %s, found %d: %r" % (
         stream, len(entries), [e[1].get("id") for e in entries])
-    return check_entry(r, stream, entries[0], eid, ttl_max)
+    return check_entry(r, stream, entries[0], eid, ttl_max, seen=seen)
 
 
-def check_entry(r, stream, entry, eid, ttl_max=604800):
+def category_seen_key(eid, prefix="webhooks"):
+    """With stream_by "category" the dedup key is per provider, not per stream
+    (docs/decisions.md): "<prefix>:{<provider>}:seen:<id>"."""
+    return "%s:{%s}:seen:%s" % (prefix, eid.split(":", 1)[0], eid)
+
+
+def check_entry(r, stream, entry, eid, ttl_max=604800, seen=None):
     entry_id, fields = entry
     assert set(fields) >= {"id", "type", "category", "provider", "event"}, sorted(fields)
     env = json.loads(fields["event"])
@@ -609,7 +658,7 @@ def check_entry(r, stream, entry, eid, ttl_max=604800):
     assert fields["type"] == env.get("type"), (fields["type"], env.get("type"))
     assert fields["category"] == env.get("category"), (fields["category"], env.get("category"))
     assert fields["provider"] == env.get("provider"), (fields["provider"], env.get("provider"))
-    seen = "%s:seen:%s" % (stream, eid)
+    seen = seen or "%s:seen:%s" % (stream, eid)
     assert r.get(seen) == entry_id, "dedup key %s holds %r, expected entry id %s" % (
         seen, r.get(seen), entry_id)
     ttl = r.ttl(seen)

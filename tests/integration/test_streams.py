@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from hookgate_testlib import (ONEUP_SEED, ONEUP_UUID, TRUTAC_SEED, assert_accepted,
+from hookgate_testlib import (category_seen_key, ONEUP_SEED, ONEUP_UUID, TRUTAC_SEED, assert_accepted,
                               assert_answer, assert_error, assert_nothing_published,
                               assert_single_entry, check_entry, check_envelope, event_id,
                               iso_utc, oneup_headers, published_keys, read_stream,
@@ -44,9 +44,11 @@ def test_stream_by_category(category_gw, r):
     punched = "webhooks:{attendance.punched}"
     entries = read_stream(r, punched)
     assert len(entries) == 2, entries
-    env_tt = check_entry(r, punched, entries[0], event_id("trutac", created), ttl_max=3600)
+    env_tt = check_entry(r, punched, entries[0], event_id("trutac", created), ttl_max=3600,
+                         seen=category_seen_key(event_id("trutac", created)))
     env_oneup = check_entry(r, punched, entries[1], event_id("oneupvision", ONEUP_SEED),
-                            ttl_max=3600)
+                            ttl_max=3600,
+                            seen=category_seen_key(event_id("oneupvision", ONEUP_SEED)))
     check_envelope(env_tt, provider="trutac", body=created, type_="trutac.clocking",
                    category="attendance.punched", subject="CLOCKING-ID-123", received=window,
                    time_window=window)
@@ -55,14 +57,15 @@ def test_stream_by_category(category_gw, r):
                    tenant=ONEUP_UUID, subject="2", received=window, time_value=ts)
 
     env_del = assert_single_entry(r, "webhooks:{attendance.punch_deleted}",
-                                  event_id("trutac", deleted), ttl_max=3600)
+                                  event_id("trutac", deleted), ttl_max=3600,
+                                  seen=category_seen_key(event_id("trutac", deleted)))
     assert env_del["subject"] == "CLK-DEL"
     assert r.exists("webhooks:{trutac}", "webhooks:{oneupvision}") == 0
     assert published_keys(r) == sorted([
-        punched, punched + ":seen:" + event_id("trutac", created),
-        punched + ":seen:" + event_id("oneupvision", ONEUP_SEED),
+        punched, category_seen_key(event_id("trutac", created)),
+        category_seen_key(event_id("oneupvision", ONEUP_SEED)),
         "webhooks:{attendance.punch_deleted}",
-        "webhooks:{attendance.punch_deleted}:seen:" + event_id("trutac", deleted)])
+        category_seen_key(event_id("trutac", deleted))])
 
 
 def test_stream_by_category_deduplicates(category_gw, r):
@@ -71,7 +74,23 @@ def test_stream_by_category_deduplicates(category_gw, r):
                                      trutac_headers(TRUTAC_SEED)), [eid])
     assert_answer(category_gw.post("/webhooks/trutac", TRUTAC_SEED,
                                    trutac_headers(TRUTAC_SEED)), "duplicate", [eid])
-    assert_single_entry(r, "webhooks:{attendance.punched}", eid, ttl_max=3600)
+    assert_single_entry(r, "webhooks:{attendance.punched}", eid, ttl_max=3600,
+                        seen=category_seen_key(eid))
+
+
+def test_stream_by_category_replay_under_another_event_name_is_a_duplicate(category_gw, r):
+    """TruTac does not sign TT-Hook-Event: a captured delivery replayed under
+    another event name maps to another category's stream, and must still be
+    published only once."""
+    eid = event_id("trutac", TRUTAC_SEED)
+    assert_accepted(category_gw.post("/webhooks/trutac", TRUTAC_SEED,
+                                     trutac_headers(TRUTAC_SEED)), [eid])
+    assert_answer(category_gw.post("/webhooks/trutac", TRUTAC_SEED,
+                                   trutac_headers(TRUTAC_SEED, event="vehicle")),
+                  "duplicate", [eid])
+    assert_single_entry(r, "webhooks:{attendance.punched}", eid, ttl_max=3600,
+                        seen=category_seen_key(eid))
+    assert not r.exists("webhooks:{other}"), read_stream(r, "webhooks:{other}")
 
 
 def test_stream_by_single(single_gw, r):
