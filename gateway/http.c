@@ -48,6 +48,7 @@ struct gw_server {
     struct MHD_Daemon *admin; /* /metrics, /healthz, /readyz on admin_listen */
     int admin_fd;
     char *admin_unix_path;
+    int quiesced;
     atomic_long in_flight;
     atomic_ulong next_id;
     unsigned long id_salt;
@@ -66,6 +67,11 @@ struct request {
     double start_ms; /* monotonic */
     char id[20];
     char client[INET6_ADDRSTRLEN + 8]; /* behind trusted proxies, once known */
+    struct hg_outcome *outcome;
+    struct hg_publish_job job;
+    struct MHD_Connection *conn;
+    int publishing; /* suspended until the publisher completes `job` */
+    double publish_start_ms;
 };
 
 static double
@@ -443,6 +449,7 @@ request_free(struct request *r)
     if (r == NULL)
         return;
     hg_buf_free(&r->body);
+    hg_outcome_free(r->outcome);
     config_release(r->config);
     free(r->route_provider);
     free(r->route_tenant);
@@ -480,7 +487,57 @@ append_ids(struct hg_buf *b, const struct hg_event *events, size_t count)
     hg_buf_appends(b, "]}\n");
 }
 
-/* The body is complete: run the pipeline, publish, answer. */
+/* Answers once the outcome is final (refused, or its publish complete). */
+static enum MHD_Result
+answer(struct request *r, struct MHD_Connection *conn, const char *method, const char *url,
+       enum hg_status status)
+{
+    struct gw_server *s = r->server;
+    const struct hg_config *config = r->config->config;
+    struct hg_outcome *outcome = r->outcome;
+    const char *provider = hg_outcome_provider(outcome);
+    size_t count;
+    const struct hg_event *events = hg_outcome_events(outcome, &count);
+    enum MHD_Result ret;
+
+    if (hg_status_http(status) == 200) {
+        struct hg_buf b;
+        const char *word = status == HG_OK ? "accepted" : hg_status_str(status);
+
+        hg_buf_init(&b, 64 + count * 128);
+        hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
+        append_ids(&b, events, status == HG_PING ? 0 : count);
+        account(s, config, r, NULL, conn, method, url, provider, status, NULL, 0);
+        ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
+        hg_buf_free(&b);
+    } else {
+        const char *message = status == HG_ERR_UNAVAILABLE
+                                  ? "neither redis nor the spool can take the event now; retry"
+                              : hg_outcome_status(outcome) == HG_OK
+                                  ? "the token was already used by another event (replay)"
+                                  : hg_outcome_message(outcome);
+
+        account(s, config, r, NULL, conn, method, url, provider, status, message, 0);
+        ret = send_error(conn, r->id, status, message, NULL);
+    }
+    return ret;
+}
+
+/* On the publisher thread: the events are safe (or not); wake the connection. */
+static void
+published(struct hg_publish_job *job)
+{
+    struct request *r = job->cookie;
+
+    MHD_resume_connection(r->conn);
+}
+
+/*
+ * The body is complete: run the pipeline, then hand the events to the
+ * publisher and suspend the connection until they are confirmed, so no
+ * worker thread waits on Redis. libmicrohttpd calls the handler again after
+ * the resume, which answers (see handle()).
+ */
 static enum MHD_Result
 finish(struct request *r, struct MHD_Connection *conn, const char *method, const char *url)
 {
@@ -488,11 +545,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     const struct hg_config *config = r->config->config;
     struct header_vec headers;
     struct hg_request req;
-    struct hg_outcome *outcome;
-    const struct hg_event *events;
-    size_t count;
     enum hg_status status;
-    enum MHD_Result ret;
     char client[INET6_ADDRSTRLEN + 8];
 
     if (r->too_large) {
@@ -513,49 +566,26 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     req.client_addr = client;
     req.now_ms = hg_now_ms();
 
-    outcome = hg_process(config, &req);
-    if (outcome == NULL) {
+    r->outcome = hg_process(config, &req);
+    if (r->outcome == NULL) {
         account(s, config, r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory", 0);
         return send_error(conn, r->id, HG_ERR_NOMEM, "out of memory", NULL);
     }
-    status = hg_outcome_status(outcome);
-    events = hg_outcome_events(outcome, &count);
     if (hg_client_addr(config, &req, r->client, sizeof r->client) != 0)
         snprintf(r->client, sizeof r->client, "%s", client);
-    if (status == HG_OK) {
-        struct hg_publish_job job;
+    status = hg_outcome_status(r->outcome);
+    hg_outcome_job(r->outcome, &r->job);
+    if (status != HG_OK || r->job.event_count == 0)
+        return answer(r, conn, method, url, status);
 
-        double t0 = monotonic_ms();
-
-        hg_outcome_job(outcome, &job);
-        status = hg_publisher_publish(s->publisher, &job);
-        hg_metrics_publish(hg_outcome_provider(outcome), (monotonic_ms() - t0) / 1000.0,
-                           job.new_count);
-    }
-    if (hg_status_http(status) == 200) {
-        struct hg_buf b;
-        const char *word = status == HG_OK ? "accepted" : hg_status_str(status);
-
-        hg_buf_init(&b, 64 + count * 128);
-        hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
-        append_ids(&b, events, status == HG_PING ? 0 : count);
-        account(s, config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status, NULL,
-                0);
-        ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
-        hg_buf_free(&b);
-    } else {
-        const char *message = status == HG_ERR_UNAVAILABLE
-                                  ? "redis cannot take the event now; retry later"
-                              : hg_outcome_status(outcome) == HG_OK
-                                  ? "the token was already used by another event (replay)"
-                                  : hg_outcome_message(outcome);
-
-        account(s, config, r, NULL, conn, method, url, hg_outcome_provider(outcome), status,
-                message, 0);
-        ret = send_error(conn, r->id, status, message, NULL);
-    }
-    hg_outcome_free(outcome);
-    return ret;
+    r->job.done = published;
+    r->job.cookie = r;
+    r->conn = conn;
+    r->publishing = 1;
+    r->publish_start_ms = monotonic_ms();
+    MHD_suspend_connection(conn);
+    hg_publisher_submit(s->publisher, &r->job);
+    return MHD_YES;
 }
 
 static enum MHD_Result
@@ -630,6 +660,13 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
                 return MHD_NO;
         }
         return MHD_YES;
+    }
+    if (r->publishing) {
+        /* resumed: the publish is complete */
+        r->publishing = 0;
+        hg_metrics_publish(hg_outcome_provider(r->outcome),
+                           (monotonic_ms() - r->publish_start_ms) / 1000.0, r->job.new_count);
+        return answer(r, conn, method, url, r->job.status);
     }
     return finish(r, conn, method, url);
 }
@@ -803,9 +840,9 @@ gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     threads = config->threads > 0 ? (unsigned)config->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
     s->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, handle, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET,
+        s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)config->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)config->max_connections, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_END);
@@ -841,17 +878,27 @@ gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
 }
 
 void
-gw_server_stop(struct gw_server *s, int64_t grace_ms)
+gw_server_quiesce(struct gw_server *s, int64_t grace_ms)
 {
     int64_t deadline;
 
     if (s == NULL)
         return;
-    /* Stop accepting, then let requests already in progress finish. */
-    MHD_quiesce_daemon(s->daemon);
+    if (!s->quiesced) {
+        MHD_quiesce_daemon(s->daemon); /* stop accepting; the socket is ours to close */
+        s->quiesced = 1;
+    }
     deadline = hg_now_ms() + grace_ms;
     while (atomic_load(&s->in_flight) > 0 && hg_now_ms() < deadline)
         usleep(10 * 1000);
+}
+
+void
+gw_server_stop(struct gw_server *s, int64_t grace_ms)
+{
+    if (s == NULL)
+        return;
+    gw_server_quiesce(s, grace_ms);
     if (atomic_load(&s->in_flight) > 0)
         HG_LOG(HG_LOG_WARN, "stopping with %ld requests still in progress",
                (long)atomic_load(&s->in_flight));

@@ -22,7 +22,14 @@ struct gw_server *gw_server_start(struct hg_config *config, struct hg_publisher 
  */
 void gw_server_reload(struct gw_server *server, struct hg_config *config);
 
-/* Stops accepting, waits up to grace_ms for requests in progress, stops. */
+/* Stops accepting and waits up to grace_ms for the requests in progress. */
+void gw_server_quiesce(struct gw_server *server, int64_t grace_ms);
+
+/*
+ * Stops accepting, waits up to grace_ms for requests in progress, stops.
+ * Every suspended connection must have been resumed by then: stop the
+ * publisher first (hg_publisher_stop completes every job).
+ */
 void gw_server_stop(struct gw_server *server, int64_t grace_ms);
 
 #endif

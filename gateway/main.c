@@ -159,10 +159,16 @@ serve(const char *path, struct hg_config *config)
         HG_LOG(HG_LOG_INFO, "configuration reloaded from %s", path);
     }
     HG_LOG(HG_LOG_INFO, "%s received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    gw_server_stop(server, SHUTDOWN_GRACE_MS);
+    /* Stop accepting and let requests in progress finish; then complete
+     * every queued publish (which resumes every suspended connection) before
+     * the HTTP server goes away. */
+    gw_server_quiesce(server, SHUTDOWN_GRACE_MS);
+    hg_publisher_stop(publisher);
+    gw_server_stop(server, 2000);
     server = NULL;
     rc = 0;
 out:
+    hg_publisher_stop(publisher);
     gw_server_stop(server, 0);
     hg_publisher_free(publisher);
     snapshot_free(&started);

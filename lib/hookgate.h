@@ -301,7 +301,12 @@ struct hg_publish_job {
 enum hg_status hg_publisher_new(const struct hg_redis_config *redis,
                                 const struct hg_spool_config *spool, struct hg_publisher **out,
                                 char *err, size_t err_size) HG_WUR;
-/* Completes every queued job (into Redis or the spool), stops, frees. */
+/*
+ * Completes every queued job (into Redis or the spool) and stops the threads.
+ * Jobs submitted afterwards are spooled by the caller (or fail with 503).
+ */
+void hg_publisher_stop(struct hg_publisher *publisher);
+/* Stops (if not yet) and frees. */
 void hg_publisher_free(struct hg_publisher *publisher);
 /* Queues a job; `done` runs later on the publisher thread. */
 void hg_publisher_submit(struct hg_publisher *publisher, struct hg_publish_job *job);

@@ -53,6 +53,7 @@ struct hg_publisher {
     pthread_cond_t drain_wake; /* drainer: records spooled, or stop */
     struct hg_publish_job *head, *tail;
     int stopping;
+    int stopped;
     int drain_stopping;
 
     /* rejected stream: queue and token bucket, under `lock` */
@@ -338,13 +339,18 @@ thread_fail:
 }
 
 void
-hg_publisher_free(struct hg_publisher *pub)
+hg_publisher_stop(struct hg_publisher *pub)
 {
     if (pub == NULL)
         return;
     /* First the publisher: it completes every queued job (into Redis or the
-     * spool). Then the drainer; what it has not drained stays on disk. */
+     * spool), and from now on submit() spools directly. Then the drainer;
+     * what it has not drained stays on disk for the next start. */
     pthread_mutex_lock(&pub->lock);
+    if (pub->stopped) {
+        pthread_mutex_unlock(&pub->lock);
+        return;
+    }
     pub->stopping = 1;
     pthread_cond_signal(&pub->wake);
     pthread_mutex_unlock(&pub->lock);
@@ -356,6 +362,17 @@ hg_publisher_free(struct hg_publisher *pub)
         pthread_mutex_unlock(&pub->lock);
         pthread_join(pub->drain_thread, NULL);
     }
+    pthread_mutex_lock(&pub->lock);
+    pub->stopped = 1;
+    pthread_mutex_unlock(&pub->lock);
+}
+
+void
+hg_publisher_free(struct hg_publisher *pub)
+{
+    if (pub == NULL)
+        return;
+    hg_publisher_stop(pub);
     pthread_mutex_destroy(&pub->lock);
     pthread_cond_destroy(&pub->wake);
     pthread_cond_destroy(&pub->drain_wake);
@@ -377,6 +394,14 @@ hg_publisher_submit(struct hg_publisher *pub, struct hg_publish_job *job)
         return;
     }
     pthread_mutex_lock(&pub->lock);
+    if (pub->stopping) {
+        /* The publisher thread is gone or finishing its last round: take the
+         * spool directly (its appends are serialised by its own lock). */
+        pthread_mutex_unlock(&pub->lock);
+        hg_spool_append(pub->spool, &job, 1);
+        job->done(job);
+        return;
+    }
     if (pub->tail)
         pub->tail->next = job;
     else
