@@ -36,6 +36,7 @@ struct hg_spool {
     int64_t bytes;   /* undrained bytes on disk */
     int64_t records; /* undrained records */
     int failed;      /* the last append failed to write */
+    int64_t refused; /* bytes of the last append refused for lack of room, 0 after one fits */
 
     uint64_t next_seq;
     int wfd;          /* open on the newest segment, or -1 */
@@ -174,8 +175,8 @@ get_str(struct reader *r, char **out, size_t *out_len)
     len = get_u32(r->p);
     r->p += 4;
     r->left -= 4;
-    if (len > r->left)
-        return -1;
+    if (len > r->left || memchr(r->p, '\0', len) != NULL)
+        return -1; /* every field is a C string: a NUL means corruption */
     *out = hg_arena_strndup(r->arena, (const char *)r->p, len);
     if (*out == NULL)
         return -1;
@@ -227,6 +228,8 @@ hg_spool_decode(const unsigned char *data, size_t len, struct hg_arena *arena,
     if (nonce_key[0]) {
         job->nonce_key = nonce_key;
         job->nonce_value = nonce_value;
+    } else if (nonce_value[0] || job->nonce_ttl_s != 0) {
+        return -1; /* one encoding per job: no value or TTL without a key */
     }
     struct hg_event *events = hg_arena_alloc(arena, count * sizeof *events);
     if (events == NULL)
@@ -539,6 +542,15 @@ hg_spool_append(struct hg_spool *s, struct hg_publish_job **jobs, size_t n)
         }
     }
     taken = i;
+    if (taken < n && i < 256) {
+        /* the first record that did not fit: remember how much room it needs */
+        size_t before = buf.len;
+
+        if (hg_spool_encode(&buf, jobs[taken], now) == 0)
+            s->refused = (int64_t)(buf.len - before);
+        buf.len = before;
+        buf.failed = 0;
+    }
     if (taken == 0)
         goto out;
     if (writable_segment(s) != 0)
@@ -562,6 +574,8 @@ hg_spool_append(struct hg_spool *s, struct hg_publish_job **jobs, size_t n)
     s->bytes += (int64_t)buf.len;
     s->records += (int64_t)taken;
     s->failed = 0;
+    if (taken == n)
+        s->refused = 0;
     for (i = 0; i < taken; i++)
         jobs[i]->status = HG_SPOOLED;
     goto out;
@@ -739,6 +753,8 @@ hg_spool_stats(struct hg_spool *s, struct hg_spool_stats *out)
     out->bytes = s->bytes;
     out->records = s->records;
     out->oldest_ms = s->records ? s->oldest_ms : 0;
-    out->writable = !s->failed && s->bytes < s->max_bytes;
+    /* room: for the append that was last refused, or else for anything */
+    out->writable = !s->failed && s->bytes < s->max_bytes &&
+                    (s->refused == 0 || s->bytes + s->refused <= s->max_bytes);
     pthread_mutex_unlock(&s->lock);
 }

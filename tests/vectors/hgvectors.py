@@ -241,7 +241,8 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
 def format_time(ms, always_ms=False):
-    """RFC 3339 UTC: "…:SSZ" when the millisecond part is 0 (unless always_ms), else "…:SS.mmmZ"."""
+    """RFC 3339 UTC: "…:SSZ" when the millisecond part is 0 (unless always_ms),
+    else "…:SS.mmmZ"."""
     secs, milli = divmod(int(ms), 1000)
     text = (_EPOCH + _dt.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S")
     if milli == 0 and not always_ms:
@@ -800,6 +801,9 @@ def dump_pretty(v, indent=0, inline_lists=False):
     if isinstance(v, (list, tuple)):
         if not v:
             return "[]"
+        if all(x is None or isinstance(x, (str, int)) for x in v) and len(v) <= 8:
+            # short lists of scalars (secrets, CIDRs) on one line
+            return "[" + ", ".join(dump_pretty(x, indent + 1) for x in v) + "]"
         if all(isinstance(x, (list, tuple)) and all(isinstance(y, str) for y in x) for x in v):
             # headers: one [name, value] pair a line
             return "[\n" + ",\n".join(pad + "[" + ", ".join(_dump_str(y) for y in x) + "]"
