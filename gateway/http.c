@@ -27,7 +27,9 @@
 #include "http.h"
 #include "buf.h"
 
-#define MAX_HEADERS 128
+#define MAX_HEADERS 100               /* header fields in one request, at most (431 past it) */
+#define MAX_URL 2048                  /* bytes of path, at most (414 past it) */
+#define CONNECTION_MEMORY (64 * 1024) /* per connection: request line and headers */
 /* A chunked body is discarded past max_body; past this many times the cap the
  * connection is closed rather than read forever. */
 #define DISCARD_FACTOR 4
@@ -49,6 +51,7 @@ struct gw_server {
     int admin_fd;
     char *admin_unix_path;
     int quiesced;
+    atomic_long pending; /* suspended on the publisher */
     atomic_long in_flight;
     atomic_ulong next_id;
     unsigned long id_salt;
@@ -130,6 +133,26 @@ send_body(struct MHD_Connection *conn, unsigned http, const char *request_id, co
 }
 
 static enum MHD_Result
+send_body_retry(struct MHD_Connection *conn, unsigned http, const char *request_id,
+                const char *body, size_t len, const char *retry_after)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Retry-After", retry_after);
+    if (request_id)
+        MHD_add_response_header(resp, "X-Request-Id", request_id);
+    ret = MHD_queue_response(conn, http, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result
 send_error(struct MHD_Connection *conn, const char *request_id, enum hg_status status,
            const char *message, const char *allow)
 {
@@ -142,9 +165,14 @@ send_error(struct MHD_Connection *conn, const char *request_id, enum hg_status s
     hg_buf_appends(&b, ",\"message\":");
     hg_buf_append_json_str(&b, message, strlen(message));
     hg_buf_appends(&b, "}\n");
-    ret = b.failed
-              ? MHD_NO
-              : send_body(conn, (unsigned)hg_status_http(status), request_id, b.data, b.len, allow);
+    if (b.failed)
+        ret = MHD_NO;
+    else if (hg_status_http(status) == 503)
+        /* overload clears fast; an outage of Redis and the spool takes longer */
+        ret = send_body_retry(conn, 503, request_id, b.data, b.len,
+                              status == HG_ERR_OVERLOADED ? "1" : "5");
+    else
+        ret = send_body(conn, (unsigned)hg_status_http(status), request_id, b.data, b.len, allow);
     hg_buf_free(&b);
     return ret;
 }
@@ -417,6 +445,10 @@ check_headers(const struct hg_config *config, struct MHD_Connection *conn, const
 {
     const char *ct, *cl;
 
+    if (MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL) > MAX_HEADERS) {
+        *why = "too many header fields";
+        return HG_ERR_HEADERS;
+    }
     if (provider && hg_provider_index(provider, strlen(provider)) < 0) {
         *why = "no such provider";
         return HG_ERR_NOT_FOUND;
@@ -583,6 +615,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     r->conn = conn;
     r->publishing = 1;
     r->publish_start_ms = monotonic_ms();
+    atomic_fetch_add(&s->pending, 1);
     MHD_suspend_connection(conn);
     hg_publisher_submit(s->publisher, &r->job);
     return MHD_YES;
@@ -611,6 +644,12 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
             return serve_ops(s, conn, ROUTE_METRICS, method, url);
         new_request_id(s, id);
         ref = config_acquire(s);
+        if (strlen(url) > MAX_URL) {
+            account(s, ref->config, NULL, id, conn, method, "(too long)", NULL, HG_ERR_URI_TOO_LONG,
+                    "the path is too long", declared_length(conn));
+            config_release(ref);
+            return send_error(conn, id, HG_ERR_URI_TOO_LONG, "the path is too long", NULL);
+        }
         if (route(ref->config->path_prefix, url, &provider, &tenant) != 0) {
             account(s, ref->config, NULL, id, conn, method, url, NULL, HG_ERR_NOT_FOUND,
                     "no such path", declared_length(conn));
@@ -618,6 +657,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
             return send_error(conn, id, HG_ERR_NOT_FOUND, "no such path", NULL);
         }
         st = check_headers(ref->config, conn, method, provider, &why);
+        if (st == HG_OK && atomic_load(&s->pending) >= ref->config->max_pending) {
+            st = HG_ERR_OVERLOADED;
+            why = "too many deliveries are waiting to be published; retry";
+        }
         if (st != HG_OK) {
             account(s, ref->config, NULL, id, conn, method, url,
                     st == HG_ERR_NOT_FOUND ? NULL : provider, st, why, declared_length(conn));
@@ -648,6 +691,11 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         size_t n = *upload_data_size;
 
         *upload_data_size = 0;
+        if (monotonic_ms() - r->start_ms > (double)r->config->config->request_timeout_s * 1000) {
+            HG_LOG(HG_LOG_INFO, "request %s: body not complete within request_timeout: closing",
+                   r->id);
+            return MHD_NO;
+        }
         if (!r->too_large && hg_buf_append(&r->body, upload_data, n) != 0) {
             /* over the cap: drop what was buffered and discard the rest */
             r->too_large = 1;
@@ -664,6 +712,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     if (r->publishing) {
         /* resumed: the publish is complete */
         r->publishing = 0;
+        atomic_fetch_sub(&r->server->pending, 1);
         hg_metrics_publish(hg_outcome_provider(r->outcome),
                            (monotonic_ms() - r->publish_start_ms) / 1000.0, r->job.new_count);
         return answer(r, conn, method, url, r->job.status);
@@ -845,6 +894,8 @@ gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
         s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)config->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)config->max_connections, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)config->max_connections_per_ip,
         MHD_OPTION_END);
     if (s->daemon == NULL) {
         HG_LOG(HG_LOG_ERROR, "cannot start the HTTP server on %s", config->listen);

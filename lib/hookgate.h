@@ -46,7 +46,10 @@ enum hg_status {
     HG_ERR_METHOD,         /* 405 */
     HG_ERR_TOO_LARGE,      /* 413 */
     HG_ERR_MEDIA_TYPE,     /* 415 */
+    HG_ERR_URI_TOO_LONG,   /* 414 */
+    HG_ERR_HEADERS,        /* 431: too many or too large header fields */
     HG_ERR_UNAVAILABLE,    /* 503: Redis cannot take the event now */
+    HG_ERR_OVERLOADED,     /* 503: too many deliveries waiting to be published */
     HG_ERR_NOMEM,          /* 503 */
     HG_ERR_INTERNAL,       /* 500 */
     HG_ERR_CONFIG,         /* configuration file is invalid (not an HTTP answer) */
@@ -161,6 +164,9 @@ struct hg_config {
     int64_t threads;              /* 0 = one per CPU */
     int64_t connection_timeout_s; /* idle connection timeout */
     int64_t max_connections;
+    int64_t max_connections_per_ip; /* 0: no limit */
+    int64_t request_timeout_s;      /* whole request, headers and body */
+    int64_t max_pending;            /* deliveries waiting on the publisher */
     struct hg_cidr_list trusted_proxies;
     enum hg_log_level log_level;
     struct hg_redis_config redis;

@@ -204,13 +204,20 @@ struct parser {
     struct hg_json *root;
     const char *error;
     unsigned flags;
+    size_t nodes;
     char error_buf[160];
 };
 
 static struct hg_json *
 new_node(struct parser *p, enum hg_json_type type)
 {
-    struct hg_json *n = hg_arena_alloc(p->arena, sizeof *n);
+    struct hg_json *n;
+
+    if (++p->nodes > HG_JSON_MAX_NODES) {
+        p->error = "JSON has too many values";
+        return NULL;
+    }
+    n = hg_arena_alloc(p->arena, sizeof *n);
 
     if (n == NULL) {
         p->error = "out of memory";
@@ -234,6 +241,11 @@ add(struct parser *p, struct hg_json *node)
         return 1;
     }
     f = &p->stack[p->depth - 1];
+    if (f->count >= HG_JSON_MAX_ITEMS) {
+        p->error = f->node->type == HG_JSON_OBJECT ? "JSON object has too many members"
+                                                   : "JSON array has too many elements";
+        return 0;
+    }
     if (f->count == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
         struct hg_json **items = realloc(f->items, cap * sizeof *items);
@@ -438,7 +450,7 @@ const struct hg_json *
 hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max_depth,
               unsigned flags, char *err, size_t err_size)
 {
-    struct parser p = {arena, NULL, 0, max_depth, NULL, NULL, flags, ""};
+    struct parser p = {arena, NULL, 0, max_depth, NULL, NULL, flags, 0, ""};
     yajl_handle h = NULL;
     yajl_status st;
     const struct hg_json *root = NULL;

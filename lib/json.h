@@ -15,6 +15,10 @@
 #include "buf.h"
 
 #define HG_JSON_MAX_DEPTH 64
+/* Members of one object or elements of one array, at most. */
+#define HG_JSON_MAX_ITEMS 10000
+/* Values in one document, at most (bounds the tree built for a body). */
+#define HG_JSON_MAX_NODES 100000
 
 enum hg_json_type {
     HG_JSON_NULL,
@@ -48,8 +52,10 @@ enum hg_json_flags {
  * Parses `len` bytes (no NUL needed). On success returns the root; on
  * failure returns NULL and writes a one-line reason into err. Refused:
  * invalid JSON, invalid UTF-8 (overlong forms, surrogates, escapes of lone
- * surrogates), nesting deeper than max_depth, duplicate keys in an object,
- * trailing garbage.
+ * surrogates), nesting deeper than max_depth, more than HG_JSON_MAX_ITEMS
+ * members in one object or array, more than HG_JSON_MAX_NODES values in all,
+ * duplicate keys in an object, trailing garbage. Both limits are checked as
+ * the text is read, before the tree grows past them.
  */
 const struct hg_json *hg_json_parse(struct hg_arena *arena, const char *text, size_t len,
                                     unsigned max_depth, unsigned flags, char *err, size_t err_size);

@@ -13,7 +13,7 @@
 
 #define PROVIDERS_MAX 16 /* registry size bound; index PROVIDERS_MAX = unknown */
 
-static const int http_codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
+static const int http_codes[] = {200, 400, 401, 403, 404, 405, 413, 414, 415, 431, 500, 503};
 #define NCODES (sizeof http_codes / sizeof http_codes[0])
 
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

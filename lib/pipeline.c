@@ -215,6 +215,11 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
     /* Names and tenants can come from headers: the envelope must stay JSON. */
     if (hg_utf8_validate(spec->name, spec->name_len) != 0)
         return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "event name is not valid UTF-8");
+    /* ... and the name becomes a stream field and part of `type`: no
+     * control characters (a NUL would cut it short). */
+    for (size_t i = 0; i < spec->name_len; i++)
+        if ((unsigned char)spec->name[i] < 0x20 || spec->name[i] == 0x7f)
+            return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "event name has a control character");
     if (ctx->tenant && hg_utf8_validate(ctx->tenant, strlen(ctx->tenant)) != 0)
         return hg_ctx_fail(ctx, HG_ERR_BAD_REQUEST, "tenant is not valid UTF-8");
     if (o->count == o->cap) {

@@ -273,8 +273,10 @@ static const struct row rows[] = {
     {.name = "ou-route-tenant-differs-from-uuid", .hdrs = H_ONEUP,
      .route_provider = "oneupvision", .route_tenant = "other-tenant",
      .status = HG_ERR_UNAUTHORIZED},
-    {.name = "ou-event-name-needs-escaping", .hdrs = H_ONEUP, .event = "punch\"x\\y\tz",
+    {.name = "ou-event-name-needs-escaping", .hdrs = H_ONEUP, .event = "punch\"x\\y/z",
      .category = "other"},
+    {.name = "ou-event-name-control-char", .hdrs = H_ONEUP, .event = "punch\tcreate",
+     .status = HG_ERR_BAD_REQUEST},
 
     /* Detection and routing */
     {.name = "detect-both-header-sets", .hdrs = H_BOTH, .body = tt_seed,
