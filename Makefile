@@ -5,6 +5,11 @@
 #   make run                  install what is missing, build, run with a local Redis
 #   make test                 everything CI runs: unit + integration, plain and sanitized
 #   make format               clang-format the sources
+#   make fuzz                 build the libFuzzer targets (clang, ASan + UBSan) in build/fuzz/
+#   make fuzz-run             run each for FUZZ_SECONDS (default 10) on its seeds
+#   make bench                benchmark against nginx and a Node.js receiver (bench/run.sh)
+#   make docker               build the container image hookgate:latest
+#   make docker-test          build and test the image for real (as root; tests/docker/run.sh)
 
 CC        ?= cc
 PKGS      := libmicrohttpd openssl yajl hiredis
@@ -42,7 +47,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 GW_OBJ    := $(GW_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test check check-unit check-integration format clean
+.PHONY: all deps run test check check-unit check-integration format clean fuzz fuzz-run bench
 .SECONDARY:
 
 all: $(BUILD)/hookgate
@@ -91,12 +96,40 @@ check-integration: $(BUILD)/hookgate
 check: check-unit check-integration
 
 # Everything CI runs: the plain build, then ASan and UBSan builds, each with
-# the unit and the integration tests.
+# the unit and the integration tests; the fuzzers, briefly; the container.
 test: deps
 	@$(MAKE) --no-print-directory WERROR=1 check
 	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=address check
 	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=undefined check
-	@echo "make test: all suites passed (plain, address, undefined)"
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory docker-test
+	@echo "make test: all suites passed (plain, address, undefined, fuzz, docker)"
+
+# libFuzzer targets: the library built again with clang, ASan, UBSan and
+# fuzzer coverage, one binary per tests/fuzz/fuzz_*.c.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=all -Ilib $(PKG_CFLAGS)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB_OBJ)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJ) -o $@ $(PKG_LIBS) -pthread
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run: fuzz
+	@scripts/fuzz-run.sh $(FUZZ_SECONDS)
+
+bench:
+	@bench/run.sh
 
 format:
 	clang-format -i $(LIB_SRC) $(GW_SRC) $(UNIT_SRC) lib/*.h gateway/*.h
@@ -104,4 +137,18 @@ format:
 clean:
 	rm -rf build
 
+# Container image (docker/Dockerfile) as hookgate:latest; needs a Docker engine.
+# DOCKER_BUILD_FLAGS adds flags, e.g. --network=host where there is no bridge.
+DOCKER_BUILD_FLAGS ?=
+.PHONY: docker docker-test
+docker:
+	docker build $(DOCKER_BUILD_FLAGS) -f docker/Dockerfile -t hookgate .
+
+# Builds the image as hookgate:test and tests it against a real redis-server
+# (as root; installs docker.io and debootstrap when missing, makes the
+# debian:bookworm-slim base with debootstrap when absent): tests/docker/run.sh.
+docker-test:
+	@tests/docker/run.sh
+
 -include $(LIB_OBJ:.o=.d) $(GW_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(FUZZ_LIB_OBJ:.o=.d)

@@ -21,7 +21,8 @@ usage(FILE *out)
     fprintf(out,
             "usage: hookgate [-c FILE] [--check-config]\n"
             "       hookgate healthcheck [-c FILE]\n"
-            "       hookgate sign PROVIDER --secret S [--tenant T] [--curl URL] < body.json\n"
+            "       hookgate sign PROVIDER --secret S [--tenant T] [--event E] [--prefix P]\n"
+            "                     [--header NAME | --basic] [--curl URL] < body.json\n"
             "       hookgate --version | --help\n"
             "\n"
             "Receives provider webhooks, verifies them, and publishes them to Redis Streams.\n"
@@ -67,6 +68,17 @@ warn_restart_only(const struct hg_config *old, const struct hg_config *cur)
         HG_LOG(HG_LOG_WARN, fmt, "connection_timeout");
     if (old->max_connections != cur->max_connections)
         HG_LOG(HG_LOG_WARN, fmt, "max_connections");
+    if (old->max_connections_per_ip != cur->max_connections_per_ip)
+        HG_LOG(HG_LOG_WARN, fmt, "max_connections_per_ip");
+    if (strcmp(old->admin_listen, cur->admin_listen) != 0)
+        HG_LOG(HG_LOG_WARN, fmt, "admin_listen");
+    if (old->redis.rejected_maxlen != cur->redis.rejected_maxlen)
+        HG_LOG(HG_LOG_WARN, fmt, "redis.rejected_maxlen");
+    if (old->redis.rejected_per_second != cur->redis.rejected_per_second)
+        HG_LOG(HG_LOG_WARN, fmt, "redis.rejected_per_second");
+    if (strcmp(old->redis.prefix, cur->redis.prefix) != 0)
+        HG_LOG(HG_LOG_WARN, "reload: redis.prefix changed: events go to the new streams now; the "
+                            "rejected stream keeps its name until the next restart");
     if (strcmp(old->redis.url, cur->redis.url) != 0)
         HG_LOG(HG_LOG_WARN, fmt, "redis.url");
     if (old->redis.timeout_ms != cur->redis.timeout_ms)
@@ -88,19 +100,25 @@ static int
 snapshot_take(const struct hg_config *c, struct hg_config *out)
 {
     *out = *c;
-    out->file = out->path_prefix = out->redis.prefix = NULL;
+    out->file = out->path_prefix = NULL;
     out->providers = NULL;
     out->trusted_proxies.items = NULL;
     out->listen = strdup(c->listen);
+    out->admin_listen = strdup(c->admin_listen);
+    out->redis.prefix = strdup(c->redis.prefix);
     out->redis.url = strdup(c->redis.url);
     out->spool.dir = strdup(c->spool.dir);
-    return out->listen && out->redis.url && out->spool.dir ? 0 : -1;
+    return out->listen && out->admin_listen && out->redis.prefix && out->redis.url && out->spool.dir
+               ? 0
+               : -1;
 }
 
 static void
 snapshot_free(struct hg_config *snap)
 {
     free(snap->listen);
+    free(snap->admin_listen);
+    free(snap->redis.prefix);
     if (snap->redis.url)
         memset(snap->redis.url, 0, strlen(snap->redis.url)); /* may hold a password */
     free(snap->redis.url);

@@ -16,7 +16,7 @@ static void
 sign_usage(FILE *out)
 {
     fprintf(out,
-            "usage: hookgate sign PROVIDER --secret S [--tenant T] [--event E]\n"
+            "usage: hookgate sign PROVIDER --secret S [--tenant T] [--event E] [--prefix P]\n"
             "                     [--header NAME | --basic] [--curl URL] < body.json\n"
             "\n"
             "Prints the request PROVIDER would send for the JSON on standard input: the path,\n"
@@ -31,6 +31,7 @@ sign_usage(FILE *out)
             "                X-ServiceHook-Event, Teamgo's type when stdin holds only data)\n"
             "  --header NAME ombori: send the token in header NAME instead of the path\n"
             "  --basic       ombori: send the secret (user:password) as HTTP Basic\n"
+            "  --prefix P    the gateway's path_prefix (default /webhooks)\n"
             "  --curl URL    print a curl command instead of the raw request\n");
 }
 
@@ -79,10 +80,15 @@ int
 gw_sign_main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"secret", required_argument, NULL, 's'}, {"tenant", required_argument, NULL, 't'},
-        {"event", required_argument, NULL, 'e'},  {"header", required_argument, NULL, 'H'},
-        {"basic", no_argument, NULL, 'b'},        {"curl", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"secret", required_argument, NULL, 's'},
+        {"tenant", required_argument, NULL, 't'},
+        {"event", required_argument, NULL, 'e'},
+        {"header", required_argument, NULL, 'H'},
+        {"basic", no_argument, NULL, 'b'},
+        {"curl", required_argument, NULL, 'u'},
+        {"prefix", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct hg_sign_options o = {0};
     struct hg_signed_request req;
@@ -93,7 +99,7 @@ gw_sign_main(int argc, char **argv)
     int opt, rc = 1;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "s:t:e:H:bu:h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:t:e:H:bu:p:h", options, NULL)) != -1) {
         switch (opt) {
         case 's':
             secret_ref = optarg;

@@ -327,7 +327,8 @@ struct hg_rejection {
     const char *message;  /* the refusal's reason text */
     const char *provider; /* NULL when not attributed */
     const char *client;
-    const char *path; /* with credentials in the path masked */
+    const char *path;       /* with credentials in the path masked */
+    const char *request_id; /* as in the log line and X-Request-Id */
     int http_status;
     const void *body; /* hashed (sha256), never stored; may be NULL */
     size_t body_len;
@@ -365,6 +366,7 @@ struct hg_sign_options {
     const char *event;        /* event name where the provider sends one */
     const char *token_header; /* ombori: send the token in this header, not the path */
     int basic;                /* ombori: the secret is user:password for HTTP Basic */
+    const char *path_prefix;  /* the gateway's path_prefix; NULL: "/webhooks" */
     int64_t now_ms;
 };
 

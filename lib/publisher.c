@@ -32,7 +32,7 @@
 #define DRAIN_BATCH 64
 #define IDLE_PING_MS 1000
 #define REJECT_QUEUE_MAX 1024
-#define REJECT_FIELDS 9
+#define REJECT_FIELDS 10
 
 /* One XADD of the rejected stream, its strings in the same allocation. */
 struct rejection_rec {
@@ -471,7 +471,7 @@ hg_publisher_reject(struct hg_publisher *pub, const struct hg_rejection *rej)
     char sha[2 * HG_SHA256_LEN + 1], when[32], status[16], size[24];
     const char *values[REJECT_FIELDS],
         *names[REJECT_FIELDS] = {"reason", "message", "provider", "client", "path",
-                                 "status", "size",    "sha256",   "time"};
+                                 "status", "size",    "sha256",   "time",   "request_id"};
     size_t total = 0, off = 0;
     struct rejection_rec *rec;
     int allowed;
@@ -500,6 +500,7 @@ hg_publisher_reject(struct hg_publisher *pub, const struct hg_rejection *rej)
     values[6] = size;
     values[7] = sha;
     values[8] = when;
+    values[9] = rej->request_id ? rej->request_id : "";
     for (size_t i = 0; i < REJECT_FIELDS; i++)
         total += strlen(values[i]) + 1;
     rec = malloc(sizeof *rec + total);

@@ -71,6 +71,7 @@ struct redis_target {
     char *host; /* NULL for a unix socket */
     int port;
     char *path;
+    char *user; /* Redis 6 ACL user, or NULL for the default user */
     char *password;
     int db;
 };
@@ -100,6 +101,7 @@ target_free(struct redis_target *t)
 {
     free(t->host);
     free(t->path);
+    free(t->user);
     if (t->password)
         OPENSSL_cleanse(t->password, strlen(t->password));
     free(t->password);
@@ -129,6 +131,8 @@ parse_url(const char *url, struct redis_target *t)
 
         t->password = strndup(pw, (size_t)(at - pw));
         if (t->password == NULL)
+            return -1;
+        if (colon && colon > p && (t->user = strndup(p, (size_t)(colon - p))) == NULL)
             return -1;
         p = at + 1;
     }
@@ -253,10 +257,11 @@ hg_redis_connect(struct hg_redis *pub)
     }
     redisEnableKeepAlive(pub->ctx);
     if (t->password) {
-        const char *argv[] = {"AUTH", t->password};
-        size_t lens[] = {4, strlen(t->password)};
+        /* AUTH [user] password: with a user, Redis 6 ACLs */
+        const char *argv[] = {"AUTH", t->user ? t->user : t->password, t->password};
+        size_t lens[] = {4, strlen(argv[1]), strlen(t->password)};
 
-        if ((r = command(pub, 2, argv, lens)) == NULL)
+        if ((r = command(pub, t->user ? 3 : 2, argv, lens)) == NULL)
             return -1;
         freeReplyObject(r);
     }

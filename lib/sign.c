@@ -40,12 +40,14 @@ set_body(struct hg_signed_request *out, const char *data, size_t len)
     return 0;
 }
 
+static const char *path_prefix = "/webhooks";
+
 static int
 set_path(struct hg_signed_request *out, const char *provider, const char *segment)
 {
     char path[512];
 
-    if (snprintf(path, sizeof path, "/webhooks/%s%s%s", provider, segment ? "/" : "",
+    if (snprintf(path, sizeof path, "%s/%s%s%s", path_prefix, provider, segment ? "/" : "",
                  segment ? segment : "") >= (int)sizeof path)
         return -1;
     out->path = strdup(path);
@@ -281,6 +283,7 @@ hg_sign(const struct hg_sign_options *o, const char *input, size_t input_len,
     int rc = -1;
 
     memset(out, 0, sizeof *out);
+    path_prefix = o->path_prefix ? o->path_prefix : "/webhooks";
     if (arena == NULL) {
         snprintf(err, err_size, "out of memory");
         return HG_ERR_NOMEM;

@@ -4,7 +4,8 @@
 set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libssl-dev libyajl-dev libhiredis-dev
-      libcmocka-dev redis-server python3 python3-pytest python3-redis openssl curl"
+      libcmocka-dev redis-server redis-tools python3 python3-pytest python3-redis
+      python3-jsonschema openssl curl nginx clang libclang-rt-14-dev valgrind"
 
 missing=""
 for p in $pkgs; do
