@@ -3,7 +3,8 @@
 #   make                      build build/hookgate
 #   make SANITIZER=address    instrumented build in build/address/ (or undefined)
 #   make run                  install what is missing, build, run with a local Redis
-#   make test                 everything CI runs: unit + integration, plain and sanitized
+#   make test                 everything CI runs: unit + integration, plain, ASan, UBSan and
+#                             valgrind; the fuzzers briefly; the container image
 #   make format               clang-format the sources
 #   make fuzz                 build the libFuzzer targets (clang, ASan + UBSan) in build/fuzz/
 #   make fuzz-run             run each for FUZZ_SECONDS (default 10) on its seeds
@@ -47,7 +48,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 GW_OBJ    := $(GW_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test check check-unit check-integration format clean fuzz fuzz-run bench
+.PHONY: all deps run test check check-unit check-integration check-valgrind format clean fuzz \
+        fuzz-run bench
 .SECONDARY:
 
 all: $(BUILD)/hookgate
@@ -95,16 +97,27 @@ check-integration: $(BUILD)/hookgate
 
 check: check-unit check-integration
 
+# The unit tests, and the integration tests with the gateway, under valgrind's
+# memcheck: any error or definite leak fails (exit status 99).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+            --show-leak-kinds=definite
+check-valgrind: $(UNIT_BIN) $(BUILD)/hookgate
+	@for t in $(UNIT_BIN); do $(VALGRIND) $$t >/dev/null || { echo "valgrind: $$t failed"; exit 1; }; done
+	@echo "valgrind: $(words $(UNIT_BIN)) unit test programs clean"
+	HOOKGATE_BIN=$(abspath $(BUILD)/hookgate) HOOKGATE_WRAPPER="$(VALGRIND)" \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
 # Everything CI runs: the plain build, then ASan and UBSan builds, each with
 # the unit and the integration tests; the fuzzers, briefly; the container.
 test: deps
 	@$(MAKE) --no-print-directory WERROR=1 check
 	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=address check
 	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=undefined check
+	@$(MAKE) --no-print-directory WERROR=1 check-valgrind
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@$(MAKE) --no-print-directory docker-test
-	@echo "make test: plain, address, undefined, fuzz and docker suites all passed"
-	@echo "suites: 5 passed, 0 failed"
+	@echo "make test: plain, address, undefined, valgrind, fuzz and docker suites all passed"
+	@echo "suites: 6 passed, 0 failed"
 
 # libFuzzer targets: the library built again with clang, ASan, UBSan and
 # fuzzer coverage, one binary per tests/fuzz/fuzz_*.c.
