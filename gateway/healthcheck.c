@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "cli.h"
 
 #define TIMEOUT_MS 3000
@@ -19,54 +20,15 @@ static int
 connect_to(const char *listen_spec)
 {
     struct sockaddr_storage ss;
+    struct timeval tv = {TIMEOUT_MS / 1000, 0};
     socklen_t len;
     int fd;
 
-    memset(&ss, 0, sizeof ss);
-    if (strncmp(listen_spec, "unix:", 5) == 0) {
-        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-
-        sun->sun_family = AF_UNIX;
-        snprintf(sun->sun_path, sizeof sun->sun_path, "%s", listen_spec + 5);
-        len = sizeof *sun;
-    } else {
-        const char *colon = strrchr(listen_spec, ':');
-        char host[64];
-        int port = colon ? atoi(colon + 1) : 0;
-
-        if (colon == NULL)
-            return -1;
-        snprintf(host, sizeof host, "%.*s", (int)(colon - listen_spec), listen_spec);
-        if (host[0] == '[') {
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-            size_t n = strlen(host);
-
-            if (n < 2)
-                return -1;
-            host[n - 1] = '\0';
-            sin6->sin6_family = AF_INET6;
-            sin6->sin6_port = htons((uint16_t)port);
-            if (strcmp(host + 1, "::") == 0)
-                sin6->sin6_addr = in6addr_loopback; /* any address: ask over loopback */
-            else if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
-                return -1;
-            len = sizeof *sin6;
-        } else {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-            sin->sin_family = AF_INET;
-            sin->sin_port = htons((uint16_t)port);
-            if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "localhost") == 0)
-                snprintf(host, sizeof host, "127.0.0.1");
-            if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-                return -1;
-            len = sizeof *sin;
-        }
-    }
+    if (gw_listen_addr(listen_spec, 1, &ss, &len) != 0)
+        return -1;
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct timeval tv = {TIMEOUT_MS / 1000, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&ss, len) != 0) {

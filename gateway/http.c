@@ -24,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "addr.h"
 #include "http.h"
 #include "buf.h"
 
@@ -111,9 +112,10 @@ config_release(struct config_ref *ref)
 /* Answers                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* Queues a JSON answer; `header` (e.g. Allow, Retry-After) may be NULL. */
 static enum MHD_Result
 send_body(struct MHD_Connection *conn, unsigned http, const char *request_id, const char *body,
-          size_t len, const char *allow)
+          size_t len, const char *header, const char *value)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -125,28 +127,8 @@ send_body(struct MHD_Connection *conn, unsigned http, const char *request_id, co
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (request_id)
         MHD_add_response_header(resp, "X-Request-Id", request_id);
-    if (allow)
-        MHD_add_response_header(resp, "Allow", allow);
-    ret = MHD_queue_response(conn, http, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result
-send_body_retry(struct MHD_Connection *conn, unsigned http, const char *request_id,
-                const char *body, size_t len, const char *retry_after)
-{
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-
-    resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-    if (resp == NULL)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "Retry-After", retry_after);
-    if (request_id)
-        MHD_add_response_header(resp, "X-Request-Id", request_id);
+    if (header)
+        MHD_add_response_header(resp, header, value);
     ret = MHD_queue_response(conn, http, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -169,10 +151,11 @@ send_error(struct MHD_Connection *conn, const char *request_id, enum hg_status s
         ret = MHD_NO;
     else if (hg_status_http(status) == 503)
         /* overload clears fast; an outage of Redis and the spool takes longer */
-        ret = send_body_retry(conn, 503, request_id, b.data, b.len,
-                              status == HG_ERR_OVERLOADED ? "1" : "5");
+        ret = send_body(conn, 503, request_id, b.data, b.len, "Retry-After",
+                        status == HG_ERR_OVERLOADED ? "1" : "5");
     else
-        ret = send_body(conn, (unsigned)hg_status_http(status), request_id, b.data, b.len, allow);
+        ret = send_body(conn, (unsigned)hg_status_http(status), request_id, b.data, b.len,
+                        allow ? "Allow" : NULL, allow);
     hg_buf_free(&b);
     return ret;
 }
@@ -424,15 +407,15 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
         return send_error(conn, NULL, HG_ERR_METHOD, "use GET", "GET, HEAD");
     }
     if (kind == ROUTE_HEALTHZ)
-        return send_body(conn, 200, NULL, ok, sizeof ok - 1, NULL);
+        return send_body(conn, 200, NULL, ok, sizeof ok - 1, NULL, NULL);
     if (kind == ROUTE_METRICS)
         return serve_metrics(s, conn);
     struct hg_publisher_state ps;
     hg_publisher_state(s->publisher, &ps);
     if (ps.redis_up)
-        return send_body(conn, 200, NULL, ready, sizeof ready - 1, NULL);
+        return send_body(conn, 200, NULL, ready, sizeof ready - 1, NULL, NULL);
     if (ps.spool_enabled && ps.spool_writable)
-        return send_body(conn, 200, NULL, spooling, sizeof spooling - 1, NULL);
+        return send_body(conn, 200, NULL, spooling, sizeof spooling - 1, NULL, NULL);
     return send_error(conn, NULL, HG_ERR_UNAVAILABLE,
                       ps.spool_enabled ? "redis is unreachable and the spool is full or unwritable"
                                        : "redis is unreachable and the spool is disabled",
@@ -541,7 +524,7 @@ answer(struct request *r, struct MHD_Connection *conn, const char *method, const
         hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
         append_ids(&b, events, status == HG_PING ? 0 : count);
         account(s, config, r, NULL, conn, method, url, provider, status, NULL, 0);
-        ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL);
+        ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL, NULL);
         hg_buf_free(&b);
     } else {
         const char *message = status == HG_ERR_UNAVAILABLE
@@ -785,43 +768,15 @@ open_listener(const char *listen_spec, char **unix_path)
     socklen_t sslen;
     int fd, one = 1;
 
-    memset(&ss, 0, sizeof ss);
     *unix_path = NULL;
-    if (strncmp(listen_spec, "unix:", 5) == 0) {
-        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+    if (gw_listen_addr(listen_spec, 0, &ss, &sslen) != 0)
+        return -1;
+    if (ss.ss_family == AF_UNIX) {
+        const char *path = ((struct sockaddr_un *)&ss)->sun_path;
 
-        sun->sun_family = AF_UNIX;
-        snprintf(sun->sun_path, sizeof sun->sun_path, "%s", listen_spec + 5);
-        sslen = sizeof *sun;
-        unlink(sun->sun_path); /* a stale socket from an earlier run */
-        *unix_path = strdup(sun->sun_path);
-    } else {
-        const char *colon = strrchr(listen_spec, ':');
-        char host[64];
-        size_t hlen = (size_t)(colon - listen_spec);
-        int port = atoi(colon + 1);
-
-        if (listen_spec[0] == '[') {
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-            snprintf(host, sizeof host, "%.*s", (int)(hlen - 2), listen_spec + 1);
-            sin6->sin6_family = AF_INET6;
-            sin6->sin6_port = htons((uint16_t)port);
-            if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-                return -1;
-            sslen = sizeof *sin6;
-        } else {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-            snprintf(host, sizeof host, "%.*s", (int)hlen, listen_spec);
-            if (strcmp(host, "localhost") == 0)
-                snprintf(host, sizeof host, "127.0.0.1");
-            sin->sin_family = AF_INET;
-            sin->sin_port = htons((uint16_t)port);
-            if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-                return -1;
-            sslen = sizeof *sin;
-        }
+        unlink(path); /* a stale socket from an earlier run */
+        if ((*unix_path = strdup(path)) == NULL)
+            return -1;
     }
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)

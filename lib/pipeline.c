@@ -150,6 +150,31 @@ hg_category_lookup(const struct hg_category_map *map, const char *name, size_t l
     return "other";
 }
 
+void
+hg_spec_subject(struct hg_event_spec *spec, const struct hg_json *id)
+{
+    if (id && (id->type == HG_JSON_STRING || id->type == HG_JSON_NUMBER)) {
+        spec->subject = id->str;
+        spec->subject_len = id->len;
+    }
+}
+
+int64_t
+hg_json_uint(const struct hg_json *n, size_t max_digits, int strings_too)
+{
+    int64_t v = 0;
+
+    if (n == NULL || (n->type != HG_JSON_NUMBER && !(strings_too && n->type == HG_JSON_STRING)) ||
+        n->len == 0 || n->len > max_digits)
+        return -1;
+    for (size_t i = 0; i < n->len; i++) {
+        if (n->str[i] < '0' || n->str[i] > '9')
+            return -1;
+        v = v * 10 + (n->str[i] - '0');
+    }
+    return v;
+}
+
 const struct hg_json *
 hg_json_member_id(const struct hg_json *body, const char *member)
 {

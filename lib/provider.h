@@ -131,6 +131,15 @@ const struct hg_secret_list *hg_ctx_secrets(struct hg_ctx *ctx, const char *tena
 /* HG_OK when `event_ms` lies within the tolerance of now, else HG_ERR_STALE. */
 enum hg_status hg_ctx_check_fresh(struct hg_ctx *ctx, int64_t event_ms);
 
+/* Sets spec's subject from an "id" node (a string, or a number's text); NULL: none. */
+void hg_spec_subject(struct hg_event_spec *spec, const struct hg_json *id);
+
+/*
+ * An unsigned integer from a number token, or from a string of digits when
+ * strings_too; -1 when the node is neither or has more than max_digits.
+ */
+int64_t hg_json_uint(const struct hg_json *node, size_t max_digits, int strings_too);
+
 /* Builds the envelope for one event and adds it to the outcome. */
 enum hg_status hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec) HG_WUR;
 

@@ -52,16 +52,7 @@ detect(const struct hg_request *req, const struct hg_json *body)
 static int64_t
 parse_ms(const struct hg_json *n)
 {
-    int64_t v = 0;
-
-    if (n == NULL || n->type != HG_JSON_NUMBER || n->len == 0 || n->len > 15)
-        return -1;
-    for (size_t i = 0; i < n->len; i++) {
-        if (n->str[i] < '0' || n->str[i] > '9')
-            return -1;
-        v = v * 10 + (n->str[i] - '0');
-    }
-    return v;
+    return hg_json_uint(n, 15, 0);
 }
 
 static enum hg_status
@@ -136,10 +127,7 @@ normalize(struct hg_ctx *ctx)
         spec.name_len = type->len;
         spec.category = hg_category_lookup(categories, type->str, type->len);
         spec.time_ms = ms >= 0 ? ms : batch_ms;
-        if (id && (id->type == HG_JSON_STRING || id->type == HG_JSON_NUMBER)) {
-            spec.subject = id->str;
-            spec.subject_len = id->len;
-        }
+        hg_spec_subject(&spec, id);
         hg_buf_reset(&canon);
         if (hg_json_write(&canon, ev, HG_JSON_SORT_DEEP) != 0) {
             st = HG_ERR_NOMEM;

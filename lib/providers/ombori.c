@@ -312,10 +312,7 @@ normalize(struct hg_ctx *ctx)
     spec.name = type->str;
     spec.name_len = type->len;
     spec.category = hg_category_lookup(categories, type->str, type->len);
-    if (id && (id->type == HG_JSON_STRING || id->type == HG_JSON_NUMBER)) {
-        spec.subject = id->str;
-        spec.subject_len = id->len;
-    }
+    hg_spec_subject(&spec, id);
     spec.time_ms = -1;
     hg_sha256(ctx->req->body, ctx->req->body_len, spec.id_digest);
     spec.data_node = ctx->body;

@@ -103,10 +103,7 @@ normalize(struct hg_ctx *ctx)
     spec.name = event;
     spec.name_len = strlen(event);
     spec.category = hg_category_lookup(categories, event, spec.name_len);
-    if (id) {
-        spec.subject = id->str;
-        spec.subject_len = id->len;
-    }
+    hg_spec_subject(&spec, id);
     hg_sha256(ctx->req->body, ctx->req->body_len, spec.id_digest);
     spec.data_node = ctx->body;
     return hg_ctx_add_event(ctx, &spec);

@@ -68,17 +68,7 @@ detect(const struct hg_request *req, const struct hg_json *body)
 static int64_t
 parse_seconds(const struct hg_json *ts)
 {
-    int64_t v = 0;
-
-    if (ts == NULL || (ts->type != HG_JSON_STRING && ts->type != HG_JSON_NUMBER) || ts->len == 0 ||
-        ts->len > 12)
-        return -1;
-    for (size_t i = 0; i < ts->len; i++) {
-        if (ts->str[i] < '0' || ts->str[i] > '9')
-            return -1;
-        v = v * 10 + (ts->str[i] - '0');
-    }
-    return v;
+    return hg_json_uint(ts, 12, 1);
 }
 
 static enum hg_status
@@ -146,10 +136,7 @@ normalize(struct hg_ctx *ctx)
     subject = hg_json_get(data, "pass_id");
     if (subject == NULL || (subject->type != HG_JSON_STRING && subject->type != HG_JSON_NUMBER))
         subject = hg_json_get_type(data, "host_email", HG_JSON_STRING);
-    if (subject && (subject->type == HG_JSON_STRING || subject->type == HG_JSON_NUMBER)) {
-        spec.subject = subject->str;
-        spec.subject_len = subject->len;
-    }
+    hg_spec_subject(&spec, subject);
 
     /* id = sha256(type "\n" canonical(data)): stable across re-signed retries */
     hg_buf_init(&canon, (size_t)ctx->config->max_body * 2 + type->len + 2);

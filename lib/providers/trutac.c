@@ -70,10 +70,7 @@ normalize(struct hg_ctx *ctx)
     id = hg_json_member_id(ctx->body, event);
     if (id == NULL)
         id = hg_json_member_id(ctx->body, NULL);
-    if (id) {
-        spec.subject = id->str;
-        spec.subject_len = id->len;
-    }
+    hg_spec_subject(&spec, id);
     spec.time_ms = -1;
     hg_sha256(ctx->req->body, ctx->req->body_len, spec.id_digest);
     spec.data_node = ctx->body;
