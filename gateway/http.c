@@ -52,6 +52,7 @@ struct gw_server {
     int admin_fd;
     char *admin_unix_path;
     int quiesced;
+    atomic_int stopping; /* shutting down: new requests are refused */
     atomic_long pending; /* suspended on the publisher */
     atomic_long in_flight;
     atomic_ulong next_id;
@@ -365,6 +366,27 @@ is_json_content_type(const char *ct)
 /* Handlers                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* During shutdown: 503, and the connection is closed after the answer. */
+static enum MHD_Result
+send_closing(struct MHD_Connection *conn, const char *request_id)
+{
+    static const char body[] = "{\"error\":\"unavailable\",\"message\":\"shutting down; retry\"}\n";
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(sizeof body - 1, (void *)(uintptr_t)body,
+                                           MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Retry-After", "1");
+    MHD_add_response_header(resp, "Connection", "close");
+    MHD_add_response_header(resp, "X-Request-Id", request_id);
+    ret = MHD_queue_response(conn, 503, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 static enum MHD_Result
 serve_metrics(struct gw_server *s, struct MHD_Connection *conn)
 {
@@ -627,6 +649,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         if (strcmp(url, "/metrics") == 0 && s->admin == NULL)
             return serve_ops(s, conn, ROUTE_METRICS, method, url);
         new_request_id(s, id);
+        if (atomic_load(&s->stopping))
+            return send_closing(conn, id);
         ref = config_acquire(s);
         if (strlen(url) > MAX_URL) {
             account(s, ref->config, NULL, id, conn, method, "(too long)", NULL, HG_ERR_URI_TOO_LONG,
@@ -892,7 +916,16 @@ gw_server_quiesce(struct gw_server *s, int64_t grace_ms)
     if (s == NULL)
         return;
     if (!s->quiesced) {
-        MHD_quiesce_daemon(s->daemon); /* stop accepting; the socket is ours to close */
+        /* Stop accepting, and close the socket (ours after quiescing), so new
+         * connections are refused at once rather than left waiting. Requests
+         * that start on kept-alive connections from now on are refused (see
+         * handle()); those in progress finish. */
+        atomic_store(&s->stopping, 1);
+        MHD_quiesce_daemon(s->daemon);
+        if (s->listen_fd >= 0) {
+            close(s->listen_fd);
+            s->listen_fd = -1;
+        }
         s->quiesced = 1;
     }
     deadline = hg_now_ms() + grace_ms;
