@@ -255,7 +255,11 @@ hg_redis_connect(struct hg_redis *pub)
         disconnect(pub, "cannot set timeout");
         return -1;
     }
-    redisEnableKeepAlive(pub->ctx);
+    /* TCP only: on a unix socket it fails and leaves the context in error */
+    if (t->path == NULL && redisEnableKeepAlive(pub->ctx) != REDIS_OK) {
+        disconnect(pub, "cannot enable TCP keep-alive");
+        return -1;
+    }
     if (t->password) {
         /* AUTH [user] password: with a user, Redis 6 ACLs */
         const char *argv[] = {"AUTH", t->user ? t->user : t->password, t->password};
