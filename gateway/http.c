@@ -52,8 +52,10 @@ struct gw_server {
     int admin_fd;
     char *admin_unix_path;
     int quiesced;
-    atomic_int stopping; /* shutting down: new requests are refused */
-    atomic_long pending; /* suspended on the publisher */
+    atomic_int stopping;     /* shutting down: new requests are refused */
+    atomic_long pending;     /* suspended on the publisher */
+    atomic_long connections; /* open on the main listener */
+    long max_connections;    /* from the start-up configuration */
     atomic_long in_flight;
     atomic_ulong next_id;
     unsigned long id_salt;
@@ -767,6 +769,40 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
+/*
+ * Past max_connections a new connection is closed at once. libmicrohttpd's
+ * own limit stops calling accept() instead, which leaves connections waiting
+ * in the kernel's backlog; its limit is therefore set a little higher, and
+ * this is the one that refuses.
+ */
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct gw_server *s = cls;
+
+    (void)addr;
+    (void)addrlen;
+    if (atomic_load(&s->connections) >= s->max_connections) {
+        HG_LOG(HG_LOG_DEBUG, "max_connections reached: refusing a connection");
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static void
+connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code)
+{
+    struct gw_server *s = cls;
+
+    (void)conn;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->connections, 1);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&s->connections, 1);
+}
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -859,6 +895,7 @@ gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
     atomic_init(&s->current->refs, 1);
     pthread_mutex_init(&s->config_lock, NULL);
     s->publisher = publisher;
+    s->max_connections = (long)config->max_connections;
     s->id_salt = (unsigned long)hg_now_ms() * 2654435761UL ^ (unsigned long)getpid();
     s->listen_fd = open_listener(config->listen, &s->unix_path);
     if (s->listen_fd < 0) {
@@ -870,10 +907,11 @@ gw_server_start(struct hg_config *config, struct hg_publisher *publisher)
     threads = config->threads > 0 ? (unsigned)config->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
     s->daemon = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME,
-        0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET,
-        s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        0, accept_policy, s, handle, s, MHD_OPTION_NOTIFY_CONNECTION, connection_notify, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)config->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)config->max_connections, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        (unsigned)config->max_connections + 64, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)config->max_connections_per_ip,
         MHD_OPTION_END);

@@ -669,3 +669,105 @@ def check_entry(r, stream, entry, eid, ttl_max=604800, seen=None):
     ttl = r.ttl(seen)
     assert 0 < ttl <= ttl_max, "dedup key %s has TTL %r, expected 1..%d" % (seen, ttl, ttl_max)
     return env
+
+
+# --------------------------------------------------------------------------
+# Raw HTTP over a socket (hostile-input tests: bytes http.client will not send)
+# --------------------------------------------------------------------------
+
+
+def raw_request_bytes(method, path, headers, body=b"", version=b"HTTP/1.1"):
+    """A request exactly as given: `headers` is a list of (name, value), str or
+    bytes; nothing is added (no Host, no Content-Length)."""
+    def b(x):
+        return x if isinstance(x, bytes) else str(x).encode("latin-1")
+
+    head = b(method) + b" " + b(path) + b" " + b(version) + b"\r\n"
+    head += b"".join(b(k) + b": " + b(v) + b"\r\n" for k, v in headers)
+    return head + b"\r\n" + body
+
+
+class RawResult:
+    """What came back on a raw connection: the bytes, and how it ended:
+    "eof" (closed by the server), "reset", or "timeout" (still open)."""
+
+    def __init__(self, data, ended, seconds):
+        self.data = data
+        self.ended = ended
+        self.seconds = seconds
+
+    @property
+    def status(self):
+        """The status of the first answer, or None when no status line came."""
+        m = re.match(rb"HTTP/1\.[01] (\d{3})", self.data)
+        return int(m.group(1)) if m else None
+
+    def response(self):
+        """The first answer as a Response (body by Content-Length)."""
+        return parse_raw_response(self.data)
+
+    def __repr__(self):
+        return "<RawResult %s after %.2f s: %r>" % (self.ended, self.seconds, self.data[:300])
+
+
+def parse_raw_response(data):
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    assert sep, "no complete answer head in %r" % data[:300]
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ")[1])
+    headers = []
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        headers.append((k.decode("latin-1").strip(), v.decode("latin-1").strip()))
+    resp = Response(status, headers, b"")
+    n = resp.header("Content-Length")
+    resp.body = rest[:int(n)] if n is not None else rest
+    return resp
+
+
+def raw_exchange(port, data, timeout=5.0, until_eof=True, sock=None):
+    """Sends `data` (ignoring a send the server cut short) and reads until the
+    server closes, or until the first complete answer when until_eof is False,
+    for at most `timeout` seconds."""
+    t0 = time.monotonic()
+    s = sock or socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
+    out = b""
+    ended = "timeout"
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered (or closed) before reading everything
+        deadline = t0 + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                ended = "reset"
+                break
+            if not chunk:
+                ended = "eof"
+                break
+            out += chunk
+            if not until_eof and raw_answer_complete(out):
+                ended = "answer"
+                break
+    finally:
+        if sock is None:
+            s.close()
+    return RawResult(out, ended, time.monotonic() - t0)
+
+
+def raw_answer_complete(data):
+    """True when `data` holds one complete answer with a Content-Length body."""
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+    return m is not None and len(rest) >= int(m.group(1))
