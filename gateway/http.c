@@ -30,7 +30,10 @@
 
 #define MAX_HEADERS 100               /* header fields in one request, at most (431 past it) */
 #define MAX_URL 2048                  /* bytes of path, at most (414 past it) */
-#define CONNECTION_MEMORY (64 * 1024) /* per connection: request line and headers */
+/* Per connection: request line, headers and read buffer. libmicrohttpd clears
+ * the unused part between keep-alive requests, so this is also a per-request
+ * cost (the largest single one at 64 KiB, see docs/performance.md). */
+#define CONNECTION_MEMORY (32 * 1024)
 /* A chunked body is discarded past max_body; past this many times the cap the
  * connection is closed rather than read forever. */
 #define DISCARD_FACTOR 4

@@ -61,7 +61,15 @@ hg_utf8_validate(const char *text, size_t len)
     const unsigned char *s = (const unsigned char *)text;
 
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq_len(s + i, len - i);
+        uint64_t word;
+        size_t n;
+
+        /* ASCII fast path: eight bytes at a time while no high bit is set */
+        while (len - i >= 8 && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ULL) == 0))
+            i += 8;
+        if (i >= len)
+            break;
+        n = utf8_seq_len(s + i, len - i);
 
         if (n == 0)
             return -1;
@@ -169,6 +177,13 @@ hg_utf16_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
     struct u16iter ia = {(const unsigned char *)a, a_len, 0, 0};
     struct u16iter ib = {(const unsigned char *)b, b_len, 0, 0};
 
+    /* ASCII prefix: byte order is UTF-16 order there */
+    while (ia.i < a_len && ia.i < b_len && ia.s[ia.i] < 0x80 && ib.s[ia.i] < 0x80) {
+        if (ia.s[ia.i] != ib.s[ia.i])
+            return ia.s[ia.i] < ib.s[ia.i] ? -1 : 1;
+        ia.i++;
+    }
+    ib.i = ia.i;
     for (;;) {
         unsigned ua, ub;
         int ha = next_unit(&ia, &ua), hb = next_unit(&ib, &ub);

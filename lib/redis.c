@@ -27,45 +27,65 @@
 #define BACKOFF_MAX_MS 2000
 
 /*
- * KEYS: [nonce,] stream_1, seen_1, …, stream_n, seen_n
- * ARGV: dedup ttl, maxlen, nonce ttl ("0": no nonce), nonce value,
- *       then per event: id, type, category, provider, envelope
- * Returns "replay" when the nonce (a single-use token) was used by another
- * event, else per event {1 (added) | 0 (seen before), entry id}. Nothing is
- * written before every check has passed, so a refusal leaves no trace.
+ * One call publishes every job of a round (group commit): the jobs are
+ * handled one after the other, each all-or-nothing, exactly as separate calls
+ * would, but Redis runs one script instead of one per delivery.
+ *
+ * KEYS: for each job: [its nonce key,] then stream, seen key for each event
+ * ARGV: dedup ttl, maxlen, number of jobs, then for each job: its number of
+ *       events, nonce ttl ("0": no nonce), nonce value, then for each event:
+ *       id, type, category, provider, envelope
+ * Returns one result per job: "replay" (its single-use token was used by
+ * another event), "wrongtype" (a stream key holds something else), or per
+ * event {1 (added) | 0 (seen before), entry id}. A job's checks all pass
+ * before it writes anything.
  */
 static const char publish_script[] =
-    "local off = 0\n"
-    "if ARGV[3] ~= '0' then off = 1 end\n"
-    "local n = (#KEYS - off) / 2\n"
-    "for i = 1, n do\n"
-    "  local t = redis.call('TYPE', KEYS[off+2*i-1])\n"
-    "  t = t['ok'] or t\n"
-    "  if t ~= 'stream' and t ~= 'none' then\n"
-    "    return redis.error_reply('WRONGTYPE ' .. KEYS[off+2*i-1] .. ' is not a stream')\n"
+    "local ttl, maxlen = ARGV[1], ARGV[2]\n"
+    "local a, k = 4, 1\n"
+    "local types, results = {}, {}\n"
+    "for j = 1, tonumber(ARGV[3]) do\n"
+    "  local n, nttl, nval = tonumber(ARGV[a]), ARGV[a+1], ARGV[a+2]\n"
+    "  a = a + 3\n"
+    "  local nonce = nil\n"
+    "  if nttl ~= '0' then nonce = KEYS[k]; k = k + 1 end\n"
+    "  local ok = true\n"
+    "  for i = 0, n - 1 do\n"
+    "    local s = KEYS[k + 2*i]\n"
+    "    local t = types[s]\n"
+    "    if not t then t = redis.call('TYPE', s); t = t['ok'] or t; types[s] = t end\n"
+    "    if t ~= 'stream' and t ~= 'none' then ok = false end\n"
     "  end\n"
-    "end\n"
-    "if off == 1 then\n"
-    "  local owner = redis.call('GET', KEYS[1])\n"
-    "  if owner and owner ~= ARGV[4] then return 'replay' end\n"
-    "  if not owner then redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3]) end\n"
-    "end\n"
-    "local out = {}\n"
-    "for i = 1, n do\n"
-    "  local seen = KEYS[off+2*i]\n"
-    "  local prev = redis.call('GET', seen)\n"
-    "  if prev then\n"
-    "    out[i] = {0, prev}\n"
+    "  local owner = false\n"
+    "  if ok and nonce then owner = redis.call('GET', nonce) end\n"
+    "  if not ok then\n"
+    "    results[j] = 'wrongtype'\n"
+    "  elseif owner and owner ~= nval then\n"
+    "    results[j] = 'replay'\n"
     "  else\n"
-    "    local a = 4 + (i-1)*5\n"
-    "    local eid = redis.call('XADD', KEYS[off+2*i-1], 'MAXLEN', '~', ARGV[2], '*',\n"
-    "      'id', ARGV[a+1], 'type', ARGV[a+2], 'category', ARGV[a+3],\n"
-    "      'provider', ARGV[a+4], 'event', ARGV[a+5])\n"
-    "    redis.call('SET', seen, eid, 'EX', ARGV[1])\n"
-    "    out[i] = {1, eid}\n"
+    "    if nonce and not owner then redis.call('SET', nonce, nval, 'EX', nttl) end\n"
+    "    local out = {}\n"
+    "    for i = 0, n - 1 do\n"
+    "      local s, seen = KEYS[k + 2*i], KEYS[k + 2*i + 1]\n"
+    "      local prev = redis.call('GET', seen)\n"
+    "      if prev then\n"
+    "        out[i+1] = {0, prev}\n"
+    "      else\n"
+    "        local b = a + 5*i\n"
+    "        local eid = redis.call('XADD', s, 'MAXLEN', '~', maxlen, '*',\n"
+    "          'id', ARGV[b], 'type', ARGV[b+1], 'category', ARGV[b+2],\n"
+    "          'provider', ARGV[b+3], 'event', ARGV[b+4])\n"
+    "        redis.call('SET', seen, eid, 'EX', ttl)\n"
+    "        types[s] = 'stream'\n"
+    "        out[i+1] = {1, eid}\n"
+    "      end\n"
+    "    end\n"
+    "    results[j] = out\n"
     "  end\n"
+    "  a = a + 5*n\n"
+    "  k = k + 2*n\n"
     "end\n"
-    "return out\n";
+    "return results\n";
 
 struct redis_target {
     char *host; /* NULL for a unix socket */
@@ -292,48 +312,68 @@ hg_redis_connect(struct hg_redis *pub)
 /* Jobs (its owner thread only)                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Appends the job's EVALSHA to the output buffer. */
+/* Appends one EVALSHA that publishes all `n` jobs. */
 static int
-append_job(struct hg_redis *pub, const struct hg_publish_job *job)
+append_round(struct hg_redis *pub, struct hg_publish_job **jobs, size_t n)
 {
-    size_t n = job->event_count, nonce = job->nonce_key != NULL, i = 0;
-    size_t argc = 3 + nonce + 2 * n + 4 + 5 * n;
-    const char **argv = malloc(argc * sizeof *argv);
-    size_t *lens = malloc(argc * sizeof *lens);
-    char numkeys[24], nonce_ttl[24];
+    size_t keys = 0, argc = 6, i = 0;
+    const char **argv;
+    size_t *lens;
+    char numkeys[24], njobs[24];
+    char(*nums)[2][24];
     int rc = -1;
 
-    if (argv == NULL || lens == NULL)
+    for (size_t j = 0; j < n; j++) {
+        keys += (jobs[j]->nonce_key != NULL) + 2 * jobs[j]->event_count;
+        argc += 3 + 5 * jobs[j]->event_count;
+    }
+    argc += keys;
+    argv = malloc(argc * sizeof *argv);
+    lens = malloc(argc * sizeof *lens);
+    nums = malloc(n * sizeof *nums);
+    if (argv == NULL || lens == NULL || nums == NULL)
         goto out;
 #define ARG(s, l) (argv[i] = (s), lens[i] = (l), i++)
     ARG("EVALSHA", 7);
     ARG(pub->sha, 40);
-    ARG(numkeys, (size_t)snprintf(numkeys, sizeof numkeys, "%zu", nonce + 2 * n));
-    if (nonce)
-        ARG(job->nonce_key, strlen(job->nonce_key));
-    for (size_t e = 0; e < n; e++) {
-        ARG(job->events[e].stream, strlen(job->events[e].stream));
-        ARG(job->events[e].seen_key, strlen(job->events[e].seen_key));
+    ARG(numkeys, (size_t)snprintf(numkeys, sizeof numkeys, "%zu", keys));
+    for (size_t j = 0; j < n; j++) {
+        const struct hg_publish_job *job = jobs[j];
+
+        if (job->nonce_key)
+            ARG(job->nonce_key, strlen(job->nonce_key));
+        for (size_t e = 0; e < job->event_count; e++) {
+            ARG(job->events[e].stream, strlen(job->events[e].stream));
+            ARG(job->events[e].seen_key, strlen(job->events[e].seen_key));
+        }
     }
     ARG(pub->ttl, strlen(pub->ttl));
     ARG(pub->maxlen, strlen(pub->maxlen));
-    ARG(nonce_ttl, (size_t)snprintf(nonce_ttl, sizeof nonce_ttl, "%lld",
-                                    nonce ? (long long)job->nonce_ttl_s : 0LL));
-    ARG(nonce ? job->nonce_value : "", nonce ? strlen(job->nonce_value) : 0);
-    for (size_t e = 0; e < n; e++) {
-        const struct hg_event *ev = &job->events[e];
+    ARG(njobs, (size_t)snprintf(njobs, sizeof njobs, "%zu", n));
+    for (size_t j = 0; j < n; j++) {
+        const struct hg_publish_job *job = jobs[j];
+        int nonce = job->nonce_key != NULL;
 
-        ARG(ev->id, strlen(ev->id));
-        ARG(ev->type, strlen(ev->type));
-        ARG(ev->category, strlen(ev->category));
-        ARG(ev->provider, strlen(ev->provider));
-        ARG(ev->envelope, ev->envelope_len);
+        ARG(nums[j][0], (size_t)snprintf(nums[j][0], sizeof nums[j][0], "%zu", job->event_count));
+        ARG(nums[j][1], (size_t)snprintf(nums[j][1], sizeof nums[j][1], "%lld",
+                                         nonce ? (long long)job->nonce_ttl_s : 0LL));
+        ARG(nonce ? job->nonce_value : "", nonce ? strlen(job->nonce_value) : 0);
+        for (size_t e = 0; e < job->event_count; e++) {
+            const struct hg_event *ev = &job->events[e];
+
+            ARG(ev->id, strlen(ev->id));
+            ARG(ev->type, strlen(ev->type));
+            ARG(ev->category, strlen(ev->category));
+            ARG(ev->provider, strlen(ev->provider));
+            ARG(ev->envelope, ev->envelope_len);
+        }
     }
 #undef ARG
     rc = redisAppendCommandArgv(pub->ctx, (int)argc, argv, lens) == REDIS_OK ? 0 : -1;
 out:
     free(argv);
     free(lens);
+    free(nums);
     return rc;
 }
 
@@ -346,6 +386,12 @@ take_reply(struct hg_publish_job *job, const redisReply *r)
     if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && r->len == 6 &&
         memcmp(r->str, "replay", 6) == 0) {
         job->status = HG_ERR_UNAUTHORIZED;
+        return;
+    }
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+        HG_LOG(HG_LOG_ERROR, "redis refused a publish: %.*s (a stream key holds another type)",
+               (int)r->len, r->str);
+        job->status = HG_ERR_UNAVAILABLE;
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != job->event_count) {
@@ -369,51 +415,73 @@ is_noscript(const redisReply *r)
     return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+/* Reads the round's reply: one result per job. */
+static void
+take_round(struct hg_publish_job **jobs, size_t n, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        HG_LOG(HG_LOG_ERROR, "redis refused a publish: %.*s", (int)r->len, r->str);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        HG_LOG(HG_LOG_ERROR, "redis: unexpected reply to the publish script");
+        return;
+    }
+    for (size_t j = 0; j < n; j++)
+        take_reply(jobs[j], r->element[j]);
+}
+
 void
 hg_redis_run(struct hg_redis *pub, struct hg_publish_job **jobs, size_t n)
 {
-    size_t i;
     redisReply *r;
-    int retry_eval[HG_REDIS_BATCH_MAX] = {0};
 
-    for (i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         jobs[i]->status = HG_ERR_UNAVAILABLE;
-    if (hg_redis_connect(pub) != 0)
+    if (n == 0 || hg_redis_connect(pub) != 0)
         return;
-    for (i = 0; i < n; i++) {
-        if (append_job(pub, jobs[i]) != 0) {
+    for (int attempt = 0;; attempt++) {
+        if (append_round(pub, jobs, n) != 0) {
             disconnect(pub, "out of memory");
             return;
         }
-    }
-    if (pub->wait_replicas > 0) {
-        char nrep[24], tmo[24];
-        const char *argv[] = {"WAIT", nrep, tmo};
-        size_t lens[3] = {4, 0, 0};
+        if (pub->wait_replicas > 0) {
+            char nrep[24], tmo[24];
+            const char *argv[] = {"WAIT", nrep, tmo};
+            size_t lens[3] = {4, 0, 0};
 
-        lens[1] = (size_t)snprintf(nrep, sizeof nrep, "%lld", (long long)pub->wait_replicas);
-        lens[2] = (size_t)snprintf(tmo, sizeof tmo, "%lld", (long long)pub->timeout_ms);
-        if (redisAppendCommandArgv(pub->ctx, 3, argv, lens) != REDIS_OK) {
-            disconnect(pub, "out of memory");
-            return;
+            lens[1] = (size_t)snprintf(nrep, sizeof nrep, "%lld", (long long)pub->wait_replicas);
+            lens[2] = (size_t)snprintf(tmo, sizeof tmo, "%lld", (long long)pub->timeout_ms);
+            if (redisAppendCommandArgv(pub->ctx, 3, argv, lens) != REDIS_OK) {
+                disconnect(pub, "out of memory");
+                return;
+            }
         }
-    }
-    for (i = 0; i < n; i++) {
         if (redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
             disconnect(pub, pub->ctx->errstr[0] ? pub->ctx->errstr : "no reply");
             return;
         }
-        if (is_noscript(r))
-            retry_eval[i] = 1;
-        else if (r->type == REDIS_REPLY_ERROR)
-            HG_LOG(HG_LOG_ERROR, "redis refused a publish: %.*s", (int)r->len, r->str);
-        else
-            take_reply(jobs[i], r);
+        if (is_noscript(r) && attempt == 0) {
+            /* The script cache was flushed (or Redis restarted): reload, resend. */
+            freeReplyObject(r);
+            if (pub->wait_replicas > 0) { /* drain the WAIT reply of this attempt */
+                if (redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+                    disconnect(pub, "no reply to WAIT");
+                    return;
+                }
+                freeReplyObject(r);
+            }
+            if (load_script(pub) != 0)
+                return;
+            continue;
+        }
+        take_round(jobs, n, r);
         freeReplyObject(r);
+        break;
     }
     if (pub->wait_replicas > 0) {
         if (redisGetReply(pub->ctx, (void **)&r) != REDIS_OK || r == NULL) {
-            for (i = 0; i < n; i++)
+            for (size_t i = 0; i < n; i++)
                 jobs[i]->status = HG_ERR_UNAVAILABLE;
             disconnect(pub, "no reply to WAIT");
             return;
@@ -421,26 +489,9 @@ hg_redis_run(struct hg_redis *pub, struct hg_publish_job **jobs, size_t n)
         if (r->type != REDIS_REPLY_INTEGER || r->integer < pub->wait_replicas) {
             HG_LOG(HG_LOG_WARN, "redis WAIT: fewer than %lld replicas confirmed",
                    (long long)pub->wait_replicas);
-            for (i = 0; i < n; i++)
+            for (size_t i = 0; i < n; i++)
                 jobs[i]->status = HG_ERR_UNAVAILABLE;
         }
-        freeReplyObject(r);
-    }
-    /* The script cache was flushed (or Redis restarted): reload and retry. */
-    for (i = 0; i < n; i++) {
-        if (!retry_eval[i])
-            continue;
-        if (load_script(pub) != 0)
-            return;
-        if (append_job(pub, jobs[i]) != 0 || redisGetReply(pub->ctx, (void **)&r) != REDIS_OK ||
-            r == NULL) {
-            disconnect(pub, "no reply after NOSCRIPT");
-            return;
-        }
-        if (r->type == REDIS_REPLY_ERROR)
-            HG_LOG(HG_LOG_ERROR, "redis refused a publish: %.*s", (int)r->len, r->str);
-        else
-            take_reply(jobs[i], r);
         freeReplyObject(r);
     }
     atomic_store(&pub->up, 1);
