@@ -172,6 +172,28 @@ next_unit(struct u16iter *it, unsigned *unit)
 }
 
 int
+hg_json_is_compact(const char *text, size_t len)
+{
+    int in_string = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (in_string) {
+            if (c == '\\')
+                i++; /* the escaped character cannot end the string */
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
 hg_utf16_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
 {
     struct u16iter ia = {(const unsigned char *)a, a_len, 0, 0};
@@ -220,6 +242,8 @@ struct parser {
     const char *error;
     unsigned flags;
     size_t nodes;
+    yajl_handle handle;
+    size_t root_end; /* bytes up to the end of the root value, once it ended */
     char error_buf[160];
 };
 
@@ -446,7 +470,12 @@ nomem:
 static int
 on_end(void *ctx)
 {
-    return close_container(ctx);
+    struct parser *p = ctx;
+    int ok = close_container(p);
+
+    if (ok && p->depth == 0)
+        p->root_end = yajl_get_bytes_consumed(p->handle);
+    return ok;
 }
 
 static const yajl_callbacks callbacks = {
@@ -461,11 +490,20 @@ static const yajl_callbacks callbacks = {
     .yajl_end_array = on_end,
 };
 
+static int
+trailing_is_space(const char *text, size_t len, size_t from)
+{
+    for (size_t i = from; i < len; i++)
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+            return 0;
+    return 1;
+}
+
 const struct hg_json *
 hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max_depth,
               unsigned flags, char *err, size_t err_size)
 {
-    struct parser p = {arena, NULL, 0, max_depth, NULL, NULL, flags, 0, ""};
+    struct parser p = {arena, NULL, 0, max_depth, NULL, NULL, flags, 0, NULL, 0, ""};
     yajl_handle h = NULL;
     yajl_status st;
     const struct hg_json *root = NULL;
@@ -480,6 +518,7 @@ hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max
     }
     p.stack = calloc(max_depth ? max_depth : 1, sizeof *p.stack);
     h = yajl_alloc(&callbacks, NULL, &p);
+    p.handle = h;
     if (p.stack == NULL || h == NULL) {
         snprintf(err, err_size, "out of memory");
         goto out;
@@ -488,7 +527,15 @@ hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max
     st = yajl_parse(h, (const unsigned char *)text, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(h);
-    if (st == yajl_status_ok && p.root != NULL) {
+    /* yajl accepts an unfinished token after a complete value ("{}\"", "{} tr"):
+     * only white space may follow a root object or array. (A root scalar ends
+     * only at the end of the input, where yajl no longer counts bytes; no
+     * provider takes one.) */
+    if (st == yajl_status_ok && p.root != NULL &&
+        (p.root->type == HG_JSON_OBJECT || p.root->type == HG_JSON_ARRAY) &&
+        !trailing_is_space(text, len, p.root_end)) {
+        snprintf(err, err_size, "trailing garbage after the JSON value");
+    } else if (st == yajl_status_ok && p.root != NULL) {
         root = p.root;
     } else if (p.error) {
         snprintf(err, err_size, "%s", p.error);

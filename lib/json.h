@@ -69,6 +69,12 @@ const struct hg_json *hg_json_get_type(const struct hg_json *obj, const char *ke
 /* Validates UTF-8 strictly: returns 0 when valid, -1 otherwise. */
 int hg_utf8_validate(const char *text, size_t len);
 
+/*
+ * 1 when valid JSON text has no white space outside its strings (so it can be
+ * embedded as it is in a one-line document).
+ */
+int hg_json_is_compact(const char *text, size_t len);
+
 /* Compares two UTF-8 strings by UTF-16 code units (JavaScript's sort order). */
 int hg_utf16_cmp(const char *a, size_t a_len, const char *b, size_t b_len);
 

@@ -151,6 +151,18 @@ hg_category_lookup(const struct hg_category_map *map, const char *name, size_t l
 }
 
 void
+hg_spec_data_body(struct hg_ctx *ctx, struct hg_event_spec *spec)
+{
+    if (hg_json_is_compact(ctx->req->body, ctx->req->body_len)) {
+        spec->data_node = NULL;
+        spec->data_raw = ctx->req->body;
+        spec->data_raw_len = ctx->req->body_len;
+    } else {
+        spec->data_node = ctx->body;
+    }
+}
+
+void
 hg_spec_subject(struct hg_event_spec *spec, const struct hg_json *id)
 {
     if (id && (id->type == HG_JSON_STRING || id->type == HG_JSON_NUMBER)) {

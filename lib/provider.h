@@ -131,6 +131,12 @@ const struct hg_secret_list *hg_ctx_secrets(struct hg_ctx *ctx, const char *tena
 /* HG_OK when `event_ms` lies within the tolerance of now, else HG_ERR_STALE. */
 enum hg_status hg_ctx_check_fresh(struct hg_ctx *ctx, int64_t event_ms);
 
+/*
+ * Sets spec's data to the whole body: its bytes as received when they are
+ * already compact JSON (nothing to re-serialise), else the parsed value.
+ */
+void hg_spec_data_body(struct hg_ctx *ctx, struct hg_event_spec *spec);
+
 /* Sets spec's subject from an "id" node (a string, or a number's text); NULL: none. */
 void hg_spec_subject(struct hg_event_spec *spec, const struct hg_json *id);
 

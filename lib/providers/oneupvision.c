@@ -105,7 +105,7 @@ normalize(struct hg_ctx *ctx)
     spec.category = hg_category_lookup(categories, event, spec.name_len);
     hg_spec_subject(&spec, id);
     hg_sha256(ctx->req->body, ctx->req->body_len, spec.id_digest);
-    spec.data_node = ctx->body;
+    hg_spec_data_body(ctx, &spec);
     return hg_ctx_add_event(ctx, &spec);
 }
 

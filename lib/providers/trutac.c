@@ -73,7 +73,7 @@ normalize(struct hg_ctx *ctx)
     hg_spec_subject(&spec, id);
     spec.time_ms = -1;
     hg_sha256(ctx->req->body, ctx->req->body_len, spec.id_digest);
-    spec.data_node = ctx->body;
+    hg_spec_data_body(ctx, &spec);
     return hg_ctx_add_event(ctx, &spec);
 }
 

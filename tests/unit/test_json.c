@@ -111,6 +111,10 @@ static const struct parse_case parse_cases[] = {
 
     /* trailing garbage */
     {"trailing-word", TXT("{} x"), 0, 0},
+    /* an unfinished token after the value: yajl alone accepts these */
+    {"trailing-partial-string", TXT("{\"a\":{\"b\":1}}\""), 0, 0},
+    {"trailing-partial-literal", TXT("[1] tr"), 0, 0},
+    {"trailing-partial-number", TXT("{} -"), 0, 0},
     {"two-documents", TXT("{}{}"), 0, 0},
     {"extra-bracket", TXT("[1]]"), 0, 0},
     {"trailing-nul", TXT("{}\0"), 0, 0},
