@@ -316,10 +316,6 @@ void hg_publisher_stop(struct hg_publisher *publisher);
 void hg_publisher_free(struct hg_publisher *publisher);
 /* Queues a job; `done` runs later on the publisher thread. */
 void hg_publisher_submit(struct hg_publisher *publisher, struct hg_publish_job *job);
-/* Submits and waits for completion; returns job->status. */
-enum hg_status hg_publisher_publish(struct hg_publisher *publisher, struct hg_publish_job *job);
-/* 1 when the last contact with Redis succeeded. */
-int hg_publisher_redis_up(const struct hg_publisher *publisher);
 
 /* A refused delivery, for <prefix>:{rejected}: never a secret, never a body. */
 struct hg_rejection {

@@ -411,40 +411,6 @@ hg_publisher_submit(struct hg_publisher *pub, struct hg_publish_job *job)
     pthread_mutex_unlock(&pub->lock);
 }
 
-struct waiter {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-};
-
-static void
-wake_waiter(struct hg_publish_job *job)
-{
-    struct waiter *w = job->cookie;
-
-    pthread_mutex_lock(&w->lock);
-    w->done = 1;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
-enum hg_status
-hg_publisher_publish(struct hg_publisher *pub, struct hg_publish_job *job)
-{
-    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-
-    job->done = wake_waiter;
-    job->cookie = &w;
-    hg_publisher_submit(pub, job);
-    pthread_mutex_lock(&w.lock);
-    while (!w.done)
-        pthread_cond_wait(&w.cond, &w.lock);
-    pthread_mutex_unlock(&w.lock);
-    pthread_mutex_destroy(&w.lock);
-    pthread_cond_destroy(&w.cond);
-    return job->status;
-}
-
 /* Takes a token from the bucket (called with the lock held). */
 static int
 reject_allowed(struct hg_publisher *pub)
@@ -532,12 +498,6 @@ hg_publisher_reject(struct hg_publisher *pub, const struct hg_rejection *rej)
     pub->reject_count++;
     pthread_cond_signal(&pub->wake);
     pthread_mutex_unlock(&pub->lock);
-}
-
-int
-hg_publisher_redis_up(const struct hg_publisher *pub)
-{
-    return hg_redis_up(pub->redis);
 }
 
 void
