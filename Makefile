@@ -52,7 +52,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
         fuzz-run bench
 .SECONDARY:
 
-all: $(BUILD)/hookgate
+all: $(BUILD)/hookgate $(BUILD)/hotpath
 
 V ?= 0
 ifeq ($(V),0)
@@ -79,6 +79,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhookgate.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libhookgate.a $(PKG_LIBS) -lcmocka
+
+# The request pipeline alone, for profiling (bench/hotpath.c).
+$(BUILD)/hotpath: $(BUILD)/bench/hotpath.o $(BUILD)/libhookgate.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libhookgate.a $(PKG_LIBS)
 
 # Installs missing Debian packages (as root), or says which are missing.
 deps:

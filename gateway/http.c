@@ -28,8 +28,8 @@
 #include "http.h"
 #include "buf.h"
 
-#define MAX_HEADERS 100               /* header fields in one request, at most (431 past it) */
-#define MAX_URL 2048                  /* bytes of path, at most (414 past it) */
+#define MAX_HEADERS 100 /* header fields in one request, at most (431 past it) */
+#define MAX_URL 2048    /* bytes of path, at most (414 past it) */
 /* Per connection: request line, headers and read buffer. libmicrohttpd clears
  * the unused part between keep-alive requests, so this is also a per-request
  * cost (the largest single one at 64 KiB, see docs/performance.md). */
@@ -198,7 +198,13 @@ new_request_id(struct gw_server *s, char out[20])
 {
     unsigned long n = atomic_fetch_add(&s->next_id, 1) + 1;
 
-    snprintf(out, 20, "%016lx", s->id_salt ^ (n * 0x9E3779B97F4A7C15UL));
+    unsigned long v = s->id_salt ^ (n * 0x9E3779B97F4A7C15UL);
+
+    /* 16 lowercase hex digits (as "%016lx" of 64 bits), by hand: every
+     * request takes one */
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = "0123456789abcdef"[v & 15];
+    out[16] = '\0';
 }
 
 /*
@@ -548,7 +554,9 @@ answer(struct request *r, struct MHD_Connection *conn, const char *method, const
         const char *word = status == HG_OK ? "accepted" : hg_status_str(status);
 
         hg_buf_init(&b, 64 + count * 128);
-        hg_buf_appendf(&b, "{\"status\":\"%s\"", word);
+        hg_buf_appends(&b, "{\"status\":\"");
+        hg_buf_appends(&b, word);
+        hg_buf_appendc(&b, '"');
         append_ids(&b, events, status == HG_PING ? 0 : count);
         account(s, config, r, NULL, conn, method, url, provider, status, NULL, 0);
         ret = b.failed ? MHD_NO : send_body(conn, 200, r->id, b.data, b.len, NULL, NULL);
@@ -696,6 +704,14 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         r->start_ms = monotonic_ms();
         memcpy(r->id, id, sizeof r->id);
         hg_buf_init(&r->body, (size_t)ref->config->max_body);
+        {
+            /* one allocation for the declared body (larger ones were
+             * refused above; a wrong length only means growing later) */
+            size_t declared = declared_length(conn);
+
+            if (declared > 0 && declared <= (size_t)ref->config->max_body)
+                hg_buf_reserve(&r->body, declared);
+        }
         atomic_fetch_add(&s->in_flight, 1);
         *con_cls = r;
         return MHD_YES;

@@ -67,6 +67,12 @@ reserve(struct hg_buf *buf, size_t extra)
 }
 
 int
+hg_buf_reserve(struct hg_buf *buf, size_t extra)
+{
+    return reserve(buf, extra);
+}
+
+int
 hg_buf_append(struct hg_buf *buf, const void *data, size_t len)
 {
     if (reserve(buf, len) != 0)
@@ -172,8 +178,14 @@ struct arena_chunk {
     _Alignas(16) unsigned char data[];
 };
 
+struct adopted {
+    struct adopted *next;
+    void *ptr;
+};
+
 struct hg_arena {
     struct arena_chunk *head;
+    struct adopted *adopted; /* malloc'd blocks it frees too */
 };
 
 #define ARENA_CHUNK 8192
@@ -191,6 +203,8 @@ hg_arena_free(struct hg_arena *arena)
 
     if (arena == NULL)
         return;
+    for (struct adopted *a = arena->adopted; a; a = a->next)
+        free(a->ptr); /* the list itself lives in the chunks */
     for (c = arena->head; c; c = next) {
         next = c->next;
         free(c);
@@ -259,4 +273,40 @@ hg_arena_printf(struct hg_arena *arena, const char *fmt, ...)
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return p;
+}
+
+char *
+hg_arena_concat(struct hg_arena *arena, size_t count, const char *const *parts, const size_t *lens)
+{
+    size_t total = 0;
+    char *p, *out;
+
+    for (size_t i = 0; i < count; i++) {
+        if (lens[i] > SIZE_MAX / 2 - total)
+            return NULL;
+        total += lens[i];
+    }
+    if ((out = hg_arena_alloc(arena, total + 1)) == NULL)
+        return NULL;
+    p = out;
+    for (size_t i = 0; i < count; i++) {
+        if (lens[i])
+            memcpy(p, parts[i], lens[i]);
+        p += lens[i];
+    }
+    *p = '\0';
+    return out;
+}
+
+int
+hg_arena_adopt(struct hg_arena *arena, void *ptr)
+{
+    struct adopted *a = hg_arena_alloc(arena, sizeof *a);
+
+    if (a == NULL)
+        return -1;
+    a->ptr = ptr;
+    a->next = arena->adopted;
+    arena->adopted = a;
+    return 0;
 }

@@ -28,6 +28,9 @@ void hg_buf_reset(struct hg_buf *buf);
 int hg_buf_append(struct hg_buf *buf, const void *data, size_t len);
 int hg_buf_appendc(struct hg_buf *buf, char c);
 int hg_buf_appends(struct hg_buf *buf, const char *str);
+/* Makes room for `extra` more bytes now, so that appends up to it do not
+ * reallocate. Returns 0, or -1 (and marks the buffer failed). */
+int hg_buf_reserve(struct hg_buf *buf, size_t extra);
 int hg_buf_appendf(struct hg_buf *buf, const char *fmt, ...) HG_PRINTF(2, 3);
 /* Appends `str` as a JSON string literal, quotes included (JSON.stringify rules). */
 int hg_buf_append_json_str(struct hg_buf *buf, const char *str, size_t len);
@@ -45,5 +48,11 @@ void hg_arena_free(struct hg_arena *arena);
 void *hg_arena_alloc(struct hg_arena *arena, size_t size);
 char *hg_arena_strndup(struct hg_arena *arena, const char *str, size_t len);
 char *hg_arena_printf(struct hg_arena *arena, const char *fmt, ...) HG_PRINTF(2, 3);
+/* Joins `count` strings (lengths given) into one NUL-terminated copy. */
+char *hg_arena_concat(struct hg_arena *arena, size_t count, const char *const *parts,
+                      const size_t *lens);
+/* Hands malloc'd memory to the arena, which frees it with everything else.
+ * Returns 0, or -1 (out of memory: the caller still owns `ptr`). */
+int hg_arena_adopt(struct hg_arena *arena, void *ptr);
 
 #endif

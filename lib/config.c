@@ -368,6 +368,7 @@ void
 hg_secret_list_free(struct hg_secret_list *list)
 {
     for (size_t i = 0; i < list->count; i++) {
+        hg_secret_release(&list->items[i]);
         OPENSSL_cleanse(list->items[i].bytes, list->items[i].len);
         free(list->items[i].bytes);
     }
@@ -399,6 +400,8 @@ parse_secret_list(struct loader *ld, const char *key, const struct hg_json *v,
                            &out->items[i].len) != 0)
             return -1;
         out->count++;
+        if (hg_secret_prepare(&out->items[i]) != 0)
+            return fail(ld, item_key, "out of memory");
     }
     return 0;
 }

@@ -2,14 +2,36 @@
  * crypto.c - SHA-256, HMAC, hex, constant-time comparison (OpenSSL).
  */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include "crypto.h"
+
+/*
+ * OpenSSL 3 looks an algorithm up by name (locks, a hash table) on every
+ * one-shot call; the hot path fetches SHA-256 and HMAC once and keeps them.
+ */
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_mac;
+
+static void
+fetch_algorithms(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+struct hg_mac_key {
+    EVP_MAC_CTX *ctx; /* keyed; copied for each use, never changed after */
+};
 
 size_t
 hg_digest_len(enum hg_digest digest)
@@ -20,7 +42,69 @@ hg_digest_len(enum hg_digest digest)
 void
 hg_sha256(const void *data, size_t len, unsigned char *out)
 {
-    SHA256(data, len, out);
+    pthread_once(&fetch_once, fetch_algorithms);
+    if (sha256_md == NULL || EVP_Digest(len ? data : "", len, out, NULL, sha256_md, NULL) != 1)
+        SHA256(data, len, out);
+}
+
+int
+hg_secret_prepare(struct hg_secret *secret)
+{
+    static char sha1[] = "SHA1", sha256[] = "SHA256";
+    char *const names[2] = {sha1, sha256};
+
+    pthread_once(&fetch_once, fetch_algorithms);
+    if (hmac_mac == NULL || secret->len == 0)
+        return 0; /* every MAC keys itself then */
+    for (int d = 0; d < 2; d++) {
+        OSSL_PARAM params[2];
+        struct hg_mac_key *k = calloc(1, sizeof *k);
+
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, names[d], 0);
+        params[1] = OSSL_PARAM_construct_end();
+        if (k == NULL || (k->ctx = EVP_MAC_CTX_new(hmac_mac)) == NULL ||
+            EVP_MAC_init(k->ctx, secret->bytes, secret->len, params) != 1) {
+            if (k)
+                EVP_MAC_CTX_free(k->ctx);
+            free(k);
+            hg_secret_release(secret);
+            return -1;
+        }
+        secret->mac[d] = k;
+    }
+    return 0;
+}
+
+void
+hg_secret_release(struct hg_secret *secret)
+{
+    for (int d = 0; d < 2; d++) {
+        if (secret->mac[d]) {
+            EVP_MAC_CTX_free(secret->mac[d]->ctx);
+            free(secret->mac[d]);
+            secret->mac[d] = NULL;
+        }
+    }
+}
+
+/* HMAC with the secret's keyed context, or keyed now when it has none. */
+static size_t
+secret_hmac(enum hg_digest digest, const struct hg_secret *s, const void *msg, size_t msg_len,
+            unsigned char *out)
+{
+    const struct hg_mac_key *k = s->mac[digest == HG_DIGEST_SHA1 ? 0 : 1];
+    EVP_MAC_CTX *ctx;
+    size_t out_len = 0;
+
+    if (k == NULL)
+        return hg_hmac(digest, s->bytes, s->len, msg, msg_len, out);
+    if ((ctx = EVP_MAC_CTX_dup(k->ctx)) == NULL)
+        return 0;
+    if (EVP_MAC_update(ctx, msg_len ? msg : (const void *)"", msg_len) != 1 ||
+        EVP_MAC_final(ctx, out, &out_len, HG_DIGEST_MAX) != 1)
+        out_len = 0;
+    EVP_MAC_CTX_free(ctx);
+    return out_len;
 }
 
 size_t
@@ -92,7 +176,7 @@ hg_hmac_verify_hex(enum hg_digest digest, const struct hg_secret_list *secrets, 
     for (size_t i = 0; i < secrets->count; i++) {
         const struct hg_secret *s = &secrets->items[i];
 
-        if (hg_hmac(digest, s->bytes, s->len, msg, msg_len, got) != dlen)
+        if (secret_hmac(digest, s, msg, msg_len, got) != dlen)
             continue;
         match |= CRYPTO_memcmp(want, got, dlen) == 0;
     }

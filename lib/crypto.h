@@ -23,6 +23,15 @@ void hg_sha256(const void *data, size_t len, unsigned char *out);
 size_t hg_hmac(enum hg_digest digest, const void *key, size_t key_len, const void *msg,
                size_t msg_len, unsigned char *out);
 
+/*
+ * Keys the secret's HMAC contexts once, so that each verification only copies
+ * one (OpenSSL otherwise looks the algorithms up and hashes the key again on
+ * every call). Returns 0, or -1 when out of memory. hg_secret_release frees
+ * them (the secret's bytes stay).
+ */
+int hg_secret_prepare(struct hg_secret *secret);
+void hg_secret_release(struct hg_secret *secret);
+
 /* Writes 2*len lowercase hex characters and a NUL. */
 void hg_hex_encode(const unsigned char *data, size_t len, char *out);
 

@@ -102,9 +102,15 @@ struct hg_request;
 enum hg_stream_by { HG_STREAM_BY_PROVIDER = 0, HG_STREAM_BY_CATEGORY, HG_STREAM_BY_SINGLE };
 
 /* A resolved secret: raw bytes, wiped with OPENSSL_cleanse when freed. */
+struct hg_mac_key; /* a keyed HMAC context (crypto.c) */
+
 struct hg_secret {
     unsigned char *bytes;
     size_t len;
+    /* HMAC-SHA1 and HMAC-SHA256 keyed with `bytes`, made once by
+     * hg_secret_prepare; NULL (then every MAC sets the key up again) in a
+     * secret built by hand */
+    struct hg_mac_key *mac[2];
 };
 
 struct hg_secret_list {

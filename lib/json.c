@@ -101,34 +101,95 @@ hex4(const char *s, unsigned *out)
 }
 
 /*
- * Refuses \u escapes of lone surrogates, which yajl would silently turn into
- * '?'. Backslashes only occur inside strings in valid JSON, so a plain scan
- * is enough; anything else malformed is left for yajl to report.
+ * Byte classes for the pass over the text before yajl reads it. Plain bytes
+ * are skipped in a tight loop; the others need a look.
  */
-static int
-check_escapes(const char *s, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i++) {
-        unsigned u, lo;
+enum { B_PLAIN, B_QUOTE, B_BACKSLASH, B_SPACE, B_HIGH };
 
-        if (s[i] != '\\')
-            continue;
-        if (s[i + 1] != 'u' || len - i < 6 || hex4(s + i + 2, &u) != 0) {
+#define B_ROW(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+// clang-format off
+static const unsigned char byte_class[256] = {
+    /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, B_SPACE, B_SPACE, 0, 0, B_SPACE, 0, 0,
+    /* 0x10 */ B_ROW(B_PLAIN),
+    /* 0x20 */ B_SPACE, 0, B_QUOTE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x30 */ B_ROW(B_PLAIN),
+    /* 0x40 */ B_ROW(B_PLAIN),
+    /* 0x50 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, B_BACKSLASH, 0, 0, 0,
+    /* 0x60 */ B_ROW(B_PLAIN),
+    /* 0x70 */ B_ROW(B_PLAIN),
+    B_ROW(B_HIGH), B_ROW(B_HIGH), B_ROW(B_HIGH), B_ROW(B_HIGH),
+    B_ROW(B_HIGH), B_ROW(B_HIGH), B_ROW(B_HIGH), B_ROW(B_HIGH),
+};
+// clang-format on
+#undef B_ROW
+
+/*
+ * One pass over the raw text: strict UTF-8, and no \u escape of a lone
+ * surrogate (which yajl would silently turn into '?'). It also learns two
+ * things about valid JSON text: whether white space lies outside its strings
+ * (`compact` is 0 then), and whether it can hold a character outside the BMP
+ * (`bmp_only` is 0 then), the one case where UTF-8 byte order and UTF-16
+ * order differ. Strings are tracked by their quotes, which is exact for
+ * valid JSON; anything malformed is left for yajl to report. Returns NULL or
+ * the reason the text is refused.
+ */
+static const char *
+scan_text(const unsigned char *s, size_t len, struct hg_json_text *info)
+{
+    int in_string = 0;
+    size_t i = 0;
+
+    info->compact = 1;
+    info->bmp_only = 1;
+    for (;;) {
+        unsigned u, lo;
+        size_t n;
+
+        while (i < len && byte_class[s[i]] == B_PLAIN)
             i++;
-            continue;
+        if (i >= len)
+            return NULL;
+        switch (byte_class[s[i]]) {
+        case B_QUOTE:
+            in_string = !in_string;
+            i++;
+            break;
+        case B_SPACE:
+            info->compact &= in_string;
+            i++;
+            break;
+        case B_HIGH:
+            if ((n = utf8_seq_len(s + i, len - i)) == 0)
+                return "not valid UTF-8";
+            if (n == 4)
+                info->bmp_only = 0;
+            i += n;
+            break;
+        default: /* backslash */
+            if (!in_string || len - i < 2 || s[i + 1] != 'u') {
+                /* the escaped byte cannot end the string (a high byte there
+                 * is invalid JSON, but still gets its UTF-8 check) */
+                i += in_string && len - i >= 2 && s[i + 1] < 0x80 ? 2 : 1;
+                break;
+            }
+            if (len - i < 6 || hex4((const char *)s + i + 2, &u) != 0) {
+                i += 2; /* malformed: yajl reports it */
+                break;
+            }
+            if (u >= 0xDC00 && u <= 0xDFFF)
+                return "string escapes a lone UTF-16 surrogate";
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
+                    hex4((const char *)s + i + 8, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+                    return "string escapes a lone UTF-16 surrogate";
+                info->bmp_only = 0;
+                i += 12;
+                break;
+            }
+            i += 6;
+            break;
         }
-        if (u >= 0xDC00 && u <= 0xDFFF)
-            return -1;
-        if (u >= 0xD800 && u <= 0xDBFF) {
-            if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' || hex4(s + i + 8, &lo) != 0 ||
-                lo < 0xDC00 || lo > 0xDFFF)
-                return -1;
-            i += 11;
-            continue;
-        }
-        i += 5;
     }
-    return 0;
 }
 
 struct u16iter {
@@ -172,28 +233,6 @@ next_unit(struct u16iter *it, unsigned *unit)
 }
 
 int
-hg_json_is_compact(const char *text, size_t len)
-{
-    int in_string = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-
-        if (in_string) {
-            if (c == '\\')
-                i++; /* the escaped character cannot end the string */
-            else if (c == '"')
-                in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-int
 hg_utf16_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
 {
     struct u16iter ia = {(const unsigned char *)a, a_len, 0, 0};
@@ -221,26 +260,39 @@ hg_utf16_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
 /* Parser                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * The members of the containers still open wait on one stack shared by all
+ * depths; a container takes its own when it closes. Small documents never
+ * touch the heap for it.
+ */
+struct slot {
+    struct hg_json *node;
+    const char *key; /* objects only */
+    size_t key_len;
+};
+
 struct frame {
     struct hg_json *node;
-    struct hg_json **items;
-    const char **keys;
-    size_t *key_lens;
-    size_t count;
-    size_t cap;
-    size_t key_cap;
+    size_t base;     /* its first member on the slot stack */
     const char *key; /* pending key of the next member */
     size_t key_len;
 };
+
+#define LOCAL_SLOTS 128
 
 struct parser {
     struct hg_arena *arena;
     struct frame *stack;
     unsigned depth;
     unsigned max_depth;
+    struct slot *slots;
+    size_t top;
+    size_t cap;
+    struct slot *local_slots; /* the initial slots, not malloc'd */
     struct hg_json *root;
     const char *error;
     unsigned flags;
+    int bmp_only; /* keys compare as bytes (see scan_text) */
     size_t nodes;
     yajl_handle handle;
     size_t root_end; /* bytes up to the end of the root value, once it ended */
@@ -272,6 +324,7 @@ static int
 add(struct parser *p, struct hg_json *node)
 {
     struct frame *f;
+    struct slot *slot;
 
     if (node == NULL)
         return 0;
@@ -280,44 +333,29 @@ add(struct parser *p, struct hg_json *node)
         return 1;
     }
     f = &p->stack[p->depth - 1];
-    if (f->count >= HG_JSON_MAX_ITEMS) {
+    if (p->top - f->base >= HG_JSON_MAX_ITEMS) {
         p->error = f->node->type == HG_JSON_OBJECT ? "JSON object has too many members"
                                                    : "JSON array has too many elements";
         return 0;
     }
-    if (f->count == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 8;
-        struct hg_json **items = realloc(f->items, cap * sizeof *items);
+    if (p->top == p->cap) {
+        size_t cap = p->cap * 2;
+        struct slot *slots = malloc(cap * sizeof *slots);
 
-        if (items == NULL) {
+        if (slots == NULL) {
             p->error = "out of memory";
             return 0;
         }
-        f->items = items;
-        f->cap = cap;
+        memcpy(slots, p->slots, p->top * sizeof *slots);
+        if (p->slots != p->local_slots)
+            free(p->slots);
+        p->slots = slots;
+        p->cap = cap;
     }
-    /* A frame is reused by siblings at its depth, arrays and objects alike,
-     * so the key arrays keep a capacity of their own. */
-    if (f->node->type == HG_JSON_OBJECT && f->count == f->key_cap) {
-        size_t cap = f->key_cap ? f->key_cap * 2 : 8;
-        const char **keys = realloc(f->keys, cap * sizeof *keys);
-        size_t *key_lens;
-
-        if (keys)
-            f->keys = keys;
-        key_lens = keys ? realloc(f->key_lens, cap * sizeof *key_lens) : NULL;
-        if (key_lens == NULL) {
-            p->error = "out of memory";
-            return 0;
-        }
-        f->key_lens = key_lens;
-        f->key_cap = cap;
-    }
-    if (f->node->type == HG_JSON_OBJECT) {
-        f->keys[f->count] = f->key;
-        f->key_lens[f->count] = f->key_len;
-    }
-    f->items[f->count++] = node;
+    slot = &p->slots[p->top++];
+    slot->node = node;
+    slot->key = f->key;
+    slot->key_len = f->key_len;
     return 1;
 }
 
@@ -379,7 +417,7 @@ open_container(struct parser *p, enum hg_json_type type)
         return 0;
     struct frame *f = &p->stack[p->depth++];
     f->node = n;
-    f->count = 0;
+    f->base = p->top;
     f->key = NULL;
     f->key_len = 0;
     return 1;
@@ -412,13 +450,51 @@ on_map_key(void *ctx, const unsigned char *s, size_t len)
     return 1;
 }
 
+/* Key order: UTF-16 code units; without characters outside the BMP that is
+ * plain byte order of the UTF-8. */
+struct key_order_arg {
+    const struct hg_json *obj;
+    int bmp_only;
+};
+
 static int
 key_order(const void *a, const void *b, void *arg)
 {
-    const struct hg_json *obj = arg;
+    const struct key_order_arg *k = arg;
+    const struct hg_json *obj = k->obj;
     unsigned ia = *(const unsigned *)a, ib = *(const unsigned *)b;
+    size_t la = obj->key_lens[ia], lb = obj->key_lens[ib];
 
-    return hg_utf16_cmp(obj->keys[ia], obj->key_lens[ia], obj->keys[ib], obj->key_lens[ib]);
+    if (k->bmp_only) {
+        int c = memcmp(obj->keys[ia], obj->keys[ib], la < lb ? la : lb);
+
+        return c ? c : (la > lb) - (la < lb);
+    }
+    return hg_utf16_cmp(obj->keys[ia], la, obj->keys[ib], lb);
+}
+
+/* Sorts the object's key index; small objects by insertion. */
+static void
+sort_keys(struct hg_json *n, int bmp_only)
+{
+    struct key_order_arg arg = {n, bmp_only};
+
+    for (size_t i = 0; i < n->count; i++)
+        n->sorted[i] = (unsigned)i;
+    if (n->count > 16) {
+        qsort_r(n->sorted, n->count, sizeof *n->sorted, key_order, &arg);
+        return;
+    }
+    for (size_t i = 1; i < n->count; i++) {
+        unsigned v = n->sorted[i];
+        size_t j = i;
+
+        while (j > 0 && key_order(&n->sorted[j - 1], &v, &arg) > 0) {
+            n->sorted[j] = n->sorted[j - 1];
+            j--;
+        }
+        n->sorted[j] = v;
+    }
 }
 
 static int
@@ -426,15 +502,18 @@ close_container(struct parser *p)
 {
     struct frame *f = &p->stack[--p->depth];
     struct hg_json *n = f->node;
-    size_t count = f->count;
+    const struct slot *slots = p->slots + f->base;
+    size_t count = p->top - f->base;
 
+    p->top = f->base;
     n->count = count;
     if (count == 0)
         return 1;
     n->items = hg_arena_alloc(p->arena, count * sizeof *n->items);
     if (n->items == NULL)
         goto nomem;
-    memcpy(n->items, f->items, count * sizeof *n->items);
+    for (size_t i = 0; i < count; i++)
+        n->items[i] = slots[i].node;
     if (n->type != HG_JSON_OBJECT)
         return 1;
 
@@ -443,19 +522,20 @@ close_container(struct parser *p)
     n->sorted = hg_arena_alloc(p->arena, count * sizeof *n->sorted);
     if (n->keys == NULL || n->key_lens == NULL || n->sorted == NULL)
         goto nomem;
-    memcpy(n->keys, f->keys, count * sizeof *n->keys);
-    memcpy(n->key_lens, f->key_lens, count * sizeof *n->key_lens);
-    for (size_t i = 0; i < count; i++)
-        n->sorted[i] = (unsigned)i;
-    qsort_r(n->sorted, count, sizeof *n->sorted, key_order, n);
+    for (size_t i = 0; i < count; i++) {
+        n->keys[i] = slots[i].key;
+        n->key_lens[i] = slots[i].key_len;
+    }
+    sort_keys(n, p->bmp_only);
     for (size_t i = 1; i < count; i++) {
-        if (key_order(&n->sorted[i - 1], &n->sorted[i], n) == 0) {
-            unsigned k = n->sorted[i];
+        unsigned a = n->sorted[i - 1], b = n->sorted[i];
 
+        if (n->key_lens[a] == n->key_lens[b] &&
+            memcmp(n->keys[a], n->keys[b], n->key_lens[a]) == 0) {
             p->error = "duplicate key in object";
             if (p->flags & HG_JSON_NAME_KEYS) {
                 snprintf(p->error_buf, sizeof p->error_buf, "duplicate key \"%.*s\"",
-                         (int)(n->key_lens[k] > 100 ? 100 : n->key_lens[k]), n->keys[k]);
+                         (int)(n->key_lens[b] > 100 ? 100 : n->key_lens[b]), n->keys[b]);
                 p->error = p->error_buf;
             }
             return 0;
@@ -500,23 +580,32 @@ trailing_is_space(const char *text, size_t len, size_t from)
 }
 
 const struct hg_json *
-hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max_depth,
-              unsigned flags, char *err, size_t err_size)
+hg_json_parse_text(struct hg_arena *arena, const char *text, size_t len, unsigned max_depth,
+                   unsigned flags, char *err, size_t err_size, struct hg_json_text *info)
 {
-    struct parser p = {arena, NULL, 0, max_depth, NULL, NULL, flags, 0, NULL, 0, ""};
+    struct frame local_frames[HG_JSON_MAX_DEPTH];
+    struct slot local_slots[LOCAL_SLOTS];
+    struct parser p;
+    struct hg_json_text scanned;
     yajl_handle h = NULL;
     yajl_status st;
     const struct hg_json *root = NULL;
+    const char *why;
 
-    if (hg_utf8_validate(text, len) != 0) {
-        snprintf(err, err_size, "not valid UTF-8");
+    if ((why = scan_text((const unsigned char *)text, len, &scanned)) != NULL) {
+        snprintf(err, err_size, "%s", why);
         return NULL;
     }
-    if (check_escapes(text, len) != 0) {
-        snprintf(err, err_size, "string escapes a lone UTF-16 surrogate");
-        return NULL;
-    }
-    p.stack = calloc(max_depth ? max_depth : 1, sizeof *p.stack);
+    if (info)
+        *info = scanned;
+    memset(&p, 0, sizeof p);
+    p.arena = arena;
+    p.max_depth = max_depth;
+    p.flags = flags;
+    p.bmp_only = scanned.bmp_only;
+    p.slots = p.local_slots = local_slots;
+    p.cap = LOCAL_SLOTS;
+    p.stack = max_depth <= HG_JSON_MAX_DEPTH ? local_frames : calloc(max_depth, sizeof *p.stack);
     h = yajl_alloc(&callbacks, NULL, &p);
     p.handle = h;
     if (p.stack == NULL || h == NULL) {
@@ -553,15 +642,18 @@ hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max
 out:
     if (h)
         yajl_free(h);
-    if (p.stack) {
-        for (unsigned i = 0; i < max_depth; i++) {
-            free(p.stack[i].items);
-            free(p.stack[i].keys);
-            free(p.stack[i].key_lens);
-        }
+    if (p.stack != local_frames)
         free(p.stack);
-    }
+    if (p.slots != local_slots)
+        free(p.slots);
     return root;
+}
+
+const struct hg_json *
+hg_json_parse(struct hg_arena *arena, const char *text, size_t len, unsigned max_depth,
+              unsigned flags, char *err, size_t err_size)
+{
+    return hg_json_parse_text(arena, text, len, max_depth, flags, err, err_size, NULL);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -60,6 +60,17 @@ enum hg_json_flags {
 const struct hg_json *hg_json_parse(struct hg_arena *arena, const char *text, size_t len,
                                     unsigned max_depth, unsigned flags, char *err, size_t err_size);
 
+/* What hg_json_parse_text learns about the text on the way. */
+struct hg_json_text {
+    int compact;  /* no white space outside strings: embeddable as it is */
+    int bmp_only; /* no character outside the Basic Multilingual Plane */
+};
+
+/* hg_json_parse, also filling `info` (may be NULL) when the text parses. */
+const struct hg_json *hg_json_parse_text(struct hg_arena *arena, const char *text, size_t len,
+                                         unsigned max_depth, unsigned flags, char *err,
+                                         size_t err_size, struct hg_json_text *info);
+
 /* Object member lookup by key; NULL when absent or when obj is no object. */
 const struct hg_json *hg_json_get(const struct hg_json *obj, const char *key);
 /* The member of `type`, or NULL. */
@@ -68,12 +79,6 @@ const struct hg_json *hg_json_get_type(const struct hg_json *obj, const char *ke
 
 /* Validates UTF-8 strictly: returns 0 when valid, -1 otherwise. */
 int hg_utf8_validate(const char *text, size_t len);
-
-/*
- * 1 when valid JSON text has no white space outside its strings (so it can be
- * embedded as it is in a one-line document).
- */
-int hg_json_is_compact(const char *text, size_t len);
 
 /* Compares two UTF-8 strings by UTF-16 code units (JavaScript's sort order). */
 int hg_utf16_cmp(const char *a, size_t a_len, const char *b, size_t b_len);

@@ -118,8 +118,9 @@ hg_ctx_set_nonce(struct hg_ctx *ctx, const char *token, size_t token_len, int64_
     /* The key holds a digest, not the token: keys show up in monitoring. */
     hg_sha256(token, token_len, digest);
     hg_hex_encode(digest, sizeof digest, hex);
-    ctx->outcome->nonce_key = hg_arena_printf(ctx->arena, "%s:{%s}:nonce:%s",
-                                              ctx->config->redis.prefix, ctx->provider->name, hex);
+    const char *parts[] = {ctx->config->redis.prefix, ":{", ctx->provider->name, "}:nonce:", hex};
+    size_t lens[] = {strlen(parts[0]), 2, strlen(parts[2]), 8, 2 * HG_SHA256_LEN};
+    ctx->outcome->nonce_key = hg_arena_concat(ctx->arena, 5, parts, lens);
     ctx->outcome->nonce_ttl_s = ttl_s;
     return ctx->outcome->nonce_key ? HG_OK : HG_ERR_NOMEM;
 }
@@ -153,7 +154,7 @@ hg_category_lookup(const struct hg_category_map *map, const char *name, size_t l
 void
 hg_spec_data_body(struct hg_ctx *ctx, struct hg_event_spec *spec)
 {
-    if (hg_json_is_compact(ctx->req->body, ctx->req->body_len)) {
+    if (ctx->body_compact) {
         spec->data_node = NULL;
         spec->data_raw = ctx->req->body;
         spec->data_raw_len = ctx->req->body_len;
@@ -210,6 +211,18 @@ hg_json_member_id(const struct hg_json *body, const char *member)
 /* Envelope                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* Joins NUL-terminated strings into an arena copy. */
+static char *
+join(struct hg_arena *arena, const char *a, const char *b, const char *c, const char *d)
+{
+    const char *parts[] = {a, b, c, d};
+    size_t lens[4], n = 0;
+
+    for (; n < 4 && parts[n]; n++)
+        lens[n] = strlen(parts[n]);
+    return hg_arena_concat(arena, n, parts, lens);
+}
+
 static char *
 stream_key(struct hg_ctx *ctx, const char *category)
 {
@@ -218,7 +231,10 @@ stream_key(struct hg_ctx *ctx, const char *category)
                       : rc->stream_by == HG_STREAM_BY_CATEGORY ? category
                                                                : "all";
 
-    return hg_arena_printf(ctx->arena, "%s:{%s}", rc->prefix, tag);
+    /* "<prefix>:{<tag>}" */
+    const char *parts[] = {rc->prefix, ":{", tag, "}"};
+    size_t lens[] = {strlen(rc->prefix), 2, strlen(tag), 1};
+    return hg_arena_concat(ctx->arena, 4, parts, lens);
 }
 
 static void
@@ -229,12 +245,9 @@ format_event_time(int64_t ms, char out[32])
         memcpy(out + 19, "Z", 2);
 }
 
-static void
-json_field(struct hg_buf *b, const char *name, const char *value, size_t len)
-{
-    hg_buf_appendf(b, ",\"%s\":", name);
-    hg_buf_append_json_str(b, value, len);
-}
+/* Appends `,"<name>":` (given as that literal) and the value as a JSON string. */
+#define FIELD(b, lit, value, len)                                                                  \
+    (hg_buf_append((b), (lit), sizeof(lit) - 1), hg_buf_append_json_str((b), (value), (len)))
 
 enum hg_status
 hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
@@ -275,8 +288,12 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
     hg_hex_encode(spec->id_digest, HG_SHA256_LEN, hex);
     ev->provider = pname;
     ev->category = spec->category;
-    ev->id = hg_arena_printf(ctx->arena, "%s:%s", pname, hex);
-    ev->type = hg_arena_printf(ctx->arena, "%s.%.*s", pname, (int)spec->name_len, spec->name);
+    ev->id = join(ctx->arena, pname, ":", hex, NULL);
+    {
+        const char *parts[] = {pname, ".", spec->name};
+        size_t lens[] = {strlen(pname), 1, spec->name_len};
+        ev->type = hg_arena_concat(ctx->arena, 3, parts, lens);
+    }
     ev->stream = stream_key(ctx, spec->category);
     if (ev->id == NULL || ev->type == NULL || ev->stream == NULL)
         return HG_ERR_NOMEM;
@@ -286,10 +303,10 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
      * stream; there the key is per provider, so an event id is published once
      * whatever stream it would go to. */
     if (ctx->config->redis.stream_by == HG_STREAM_BY_CATEGORY)
-        ev->seen_key = hg_arena_printf(ctx->arena, "%s:{%s}:seen:%s", ctx->config->redis.prefix,
-                                       pname, ev->id);
+        ev->seen_key = join(ctx->arena, ctx->config->redis.prefix, ":{", pname,
+                            join(ctx->arena, "}:seen:", ev->id, NULL, NULL));
     else
-        ev->seen_key = hg_arena_printf(ctx->arena, "%s:seen:%s", ev->stream, ev->id);
+        ev->seen_key = join(ctx->arena, ev->stream, ":seen:", ev->id, NULL);
     if (ev->seen_key == NULL)
         return HG_ERR_NOMEM;
     if (spec->time_ms >= 0) {
@@ -297,40 +314,46 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
         time_str = time_buf;
     }
 
+    /* One allocation: the fixed members take well under 1 KiB besides the
+     * strings, and written data is never longer than the body it came from
+     * (white space dropped, escapes kept or shortened). */
     hg_buf_init(&b, (size_t)ctx->config->max_body * 8 + 65536);
+    hg_buf_reserve(&b, 1024 + strlen(ev->id) + strlen(ev->type) +
+                           2 * strlen(ctx->config->path_prefix) +
+                           (ctx->tenant ? 6 * strlen(ctx->tenant) : 0) + 6 * spec->subject_len +
+                           (spec->data_node ? ctx->req->body_len : spec->data_raw_len));
     hg_buf_appends(&b, "{\"specversion\":\"1.0\"");
-    json_field(&b, "id", ev->id, strlen(ev->id));
-    hg_buf_appends(&b, ",\"source\":");
+    FIELD(&b, ",\"id\":", ev->id, strlen(ev->id));
     {
-        char source[512];
-        int n = snprintf(source, sizeof source, "%s/%s", ctx->config->path_prefix, pname);
-        hg_buf_append_json_str(&b, source, n > 0 ? (size_t)n : 0);
+        const char *source = join(ctx->arena, ctx->config->path_prefix, "/", pname, NULL);
+
+        if (source)
+            FIELD(&b, ",\"source\":", source, strlen(source));
+        else
+            b.failed = 1;
     }
-    json_field(&b, "type", ev->type, strlen(ev->type));
-    json_field(&b, "category", ev->category, strlen(ev->category));
-    json_field(&b, "provider", pname, strlen(pname));
+    FIELD(&b, ",\"type\":", ev->type, strlen(ev->type));
+    FIELD(&b, ",\"category\":", ev->category, strlen(ev->category));
+    FIELD(&b, ",\"provider\":", pname, strlen(pname));
     if (ctx->tenant)
-        json_field(&b, "tenant", ctx->tenant, strlen(ctx->tenant));
+        FIELD(&b, ",\"tenant\":", ctx->tenant, strlen(ctx->tenant));
     if (spec->subject && spec->subject_len <= SUBJECT_MAX)
-        json_field(&b, "subject", spec->subject, spec->subject_len);
-    json_field(&b, "time", time_str, strlen(time_str));
-    json_field(&b, "receivedat", o->receivedat, strlen(o->receivedat));
-    json_field(&b, "verification", ctx->verification, strlen(ctx->verification));
+        FIELD(&b, ",\"subject\":", spec->subject, spec->subject_len);
+    FIELD(&b, ",\"time\":", time_str, strlen(time_str));
+    FIELD(&b, ",\"receivedat\":", o->receivedat, strlen(o->receivedat));
+    FIELD(&b, ",\"verification\":", ctx->verification, strlen(ctx->verification));
     hg_buf_appends(&b, ",\"datacontenttype\":\"application/json\",\"data\":");
     if (spec->data_node)
         hg_json_write(&b, spec->data_node, HG_JSON_SORT_NONE);
     else
         hg_buf_append(&b, spec->data_raw, spec->data_raw_len);
     hg_buf_appendc(&b, '}');
-    if (b.failed) {
+    if (b.failed || hg_arena_adopt(ctx->arena, b.data) != 0) {
         hg_buf_free(&b);
         return HG_ERR_NOMEM;
     }
-    ev->envelope = hg_arena_strndup(ctx->arena, b.data, b.len);
+    ev->envelope = b.data; /* the arena's now */
     ev->envelope_len = b.len;
-    hg_buf_free(&b);
-    if (ev->envelope == NULL)
-        return HG_ERR_NOMEM;
     o->count++;
     return HG_OK;
 }
@@ -462,6 +485,7 @@ static void
 run(struct hg_outcome *o, const struct hg_config *config, const struct hg_request *req)
 {
     const struct hg_json *body;
+    struct hg_json_text text;
     int idx = -1;
     char why[160];
 
@@ -477,7 +501,8 @@ run(struct hg_outcome *o, const struct hg_config *config, const struct hg_reques
             return;
         }
     }
-    body = hg_json_parse(o->arena, req->body, req->body_len, HG_JSON_MAX_DEPTH, 0, why, sizeof why);
+    body = hg_json_parse_text(o->arena, req->body, req->body_len, HG_JSON_MAX_DEPTH, 0, why,
+                              sizeof why, &text);
     if (body == NULL) {
         outcome_fail(o, HG_ERR_BAD_JSON, "body is not valid JSON: %s", why);
         return;
@@ -504,6 +529,7 @@ run(struct hg_outcome *o, const struct hg_config *config, const struct hg_reques
         .pconf = &config->providers[idx],
         .req = req,
         .body = body,
+        .body_compact = text.compact,
         .arena = o->arena,
         .tenant = NULL,
         .verification = o->provider->verification,

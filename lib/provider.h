@@ -30,6 +30,7 @@ struct hg_ctx {
     const struct hg_provider_config *pconf;
     const struct hg_request *req;
     const struct hg_json *body; /* parsed body, never NULL in the hooks */
+    int body_compact;           /* the raw body has no white space outside strings */
     struct hg_arena *arena;
     const char *tenant; /* the tenant the request was authenticated for */
     /* envelope "verification"; starts as the provider's, hooks may refine it */

@@ -312,6 +312,22 @@ hg_redis_connect(struct hg_redis *pub)
 /* Jobs (its owner thread only)                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Writes v in decimal (no NUL) and returns the length; out holds 20 bytes. */
+static size_t
+format_u64(char *out, unsigned long long v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 /* Appends one EVALSHA that publishes all `n` jobs. */
 static int
 append_round(struct hg_redis *pub, struct hg_publish_job **jobs, size_t n)
@@ -336,7 +352,7 @@ append_round(struct hg_redis *pub, struct hg_publish_job **jobs, size_t n)
 #define ARG(s, l) (argv[i] = (s), lens[i] = (l), i++)
     ARG("EVALSHA", 7);
     ARG(pub->sha, 40);
-    ARG(numkeys, (size_t)snprintf(numkeys, sizeof numkeys, "%zu", keys));
+    ARG(numkeys, format_u64(numkeys, keys));
     for (size_t j = 0; j < n; j++) {
         const struct hg_publish_job *job = jobs[j];
 
@@ -349,14 +365,16 @@ append_round(struct hg_redis *pub, struct hg_publish_job **jobs, size_t n)
     }
     ARG(pub->ttl, strlen(pub->ttl));
     ARG(pub->maxlen, strlen(pub->maxlen));
-    ARG(njobs, (size_t)snprintf(njobs, sizeof njobs, "%zu", n));
+    ARG(njobs, format_u64(njobs, n));
     for (size_t j = 0; j < n; j++) {
         const struct hg_publish_job *job = jobs[j];
         int nonce = job->nonce_key != NULL;
 
-        ARG(nums[j][0], (size_t)snprintf(nums[j][0], sizeof nums[j][0], "%zu", job->event_count));
-        ARG(nums[j][1], (size_t)snprintf(nums[j][1], sizeof nums[j][1], "%lld",
-                                         nonce ? (long long)job->nonce_ttl_s : 0LL));
+        ARG(nums[j][0], format_u64(nums[j][0], job->event_count));
+        ARG(nums[j][1],
+            format_u64(nums[j][1], !nonce                 ? 0
+                                   : job->nonce_ttl_s > 0 ? (unsigned long long)job->nonce_ttl_s
+                                                          : 1)); /* "0" would mean "no token" */
         ARG(nonce ? job->nonce_value : "", nonce ? strlen(job->nonce_value) : 0);
         for (size_t e = 0; e < job->event_count; e++) {
             const struct hg_event *ev = &job->events[e];

@@ -45,6 +45,16 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* Writes `width` decimal digits of v, zero-padded. */
+static void
+put_digits(char *out, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void
 hg_format_time_ms(int64_t unix_ms, char out[32])
 {
@@ -56,10 +66,26 @@ hg_format_time_ms(int64_t unix_ms, char out[32])
     unsigned m, d;
 
     civil_from_days(days, &y, &m, &d);
-    /* years beyond 9999 do not fit: such a time is printed as the epoch */
-    if (snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-                 (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60), (int)ms) != 24)
+    /* only years 0000-9999 fit: another time is printed as the epoch */
+    if (y < 0 || y > 9999) {
         memcpy(out, "1970-01-01T00:00:00.000Z", 25);
+        return;
+    }
+    /* "YYYY-MM-DDTHH:MM:SS.mmmZ", by hand: this runs for every request */
+    put_digits(out, (unsigned)y, 4);
+    out[4] = '-';
+    put_digits(out + 5, m, 2);
+    out[7] = '-';
+    put_digits(out + 8, d, 2);
+    out[10] = 'T';
+    put_digits(out + 11, (unsigned)(rem / 3600), 2);
+    out[13] = ':';
+    put_digits(out + 14, (unsigned)(rem % 3600 / 60), 2);
+    out[16] = ':';
+    put_digits(out + 17, (unsigned)(rem % 60), 2);
+    out[19] = '.';
+    put_digits(out + 20, (unsigned)ms, 3);
+    memcpy(out + 23, "Z", 2);
 }
 
 static int

@@ -312,7 +312,10 @@ static unsigned char secret_nul_prefix[] = {'a', 'b'};
 
 #define SECRET(s, n)                                                                               \
     {                                                                                              \
-        (s), (n)                                                                                   \
+        (s), (n),                                                                                  \
+        {                                                                                          \
+            NULL, NULL                                                                             \
+        }                                                                                          \
     }
 #define SECRET_STR(s) SECRET((s), sizeof(s) - 1)
 
@@ -428,9 +431,23 @@ test_hmac_verify_hex(void **state)
             sig_len = 0;
             break;
         }
+        /* Secrets as built by hand (each MAC keys itself), then as the
+         * configuration prepares them (keyed contexts): the same answers. */
         struct hg_secret_list list = {c->secrets, c->secret_count};
         int rc = hg_hmac_verify_hex(c->verify_digest, &list, msg, strlen(msg), sig, sig_len);
         CHECK_INT(c->name, rc, c->expected);
+        struct hg_secret prepared[4];
+        assert_true(c->secret_count <= 4);
+        for (size_t k = 0; k < c->secret_count; k++) {
+            prepared[k] = c->secrets[k];
+            CHECK(c->name, hg_secret_prepare(&prepared[k]) == 0 && prepared[k].mac[0] != NULL &&
+                               prepared[k].mac[1] != NULL);
+        }
+        list.items = prepared;
+        rc = hg_hmac_verify_hex(c->verify_digest, &list, msg, strlen(msg), sig, sig_len);
+        CHECK_INT(c->name, rc, c->expected);
+        for (size_t k = 0; k < c->secret_count; k++)
+            hg_secret_release(&prepared[k]);
     }
     /* The message is authenticated: one changed byte fails. */
     {

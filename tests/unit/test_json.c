@@ -710,6 +710,107 @@ test_utf16_cmp(void **state)
     UNIT_END();
 }
 
+/* ------------------------------------------------------------------------ */
+/* hg_json_parse_text: what the pass over the text learns                    */
+/* ------------------------------------------------------------------------ */
+
+struct text_case {
+    const char *name;
+    const char *text;
+    size_t len;
+    int compact;
+    int bmp_only;
+};
+
+static const struct text_case text_cases[] = {
+    {"compact", TXT("{\"a\":[1,2],\"b\":\"x y\"}"), 1, 1},
+    {"space-in-string-only", TXT("{\"a b\":\" \\t\\n \"}"), 1, 1},
+    {"space-after-colon", TXT("{\"a\": 1}"), 0, 1},
+    {"newline-between-members", TXT("{\"a\":1,\n\"b\":2}"), 0, 1},
+    {"trailing-newline", TXT("{\"a\":1}\n"), 0, 1},
+    {"leading-tab", TXT("\t[]"), 0, 1},
+    {"escaped-quote-then-space", TXT("[\"a\\\" b\",1]"), 1, 1},
+    {"escaped-backslash-ends-string", TXT("[\"a\\\\\", 1]"), 0, 1},
+    {"raw-bmp", TXT("{\"\xc3\xa9\xef\xbd\xa1\":1}"), 1, 1},
+    {"raw-astral", TXT("{\"\xf0\x9f\x98\x80\":1}"), 1, 0},
+    {"escaped-bmp", TXT("{\"\\uffff\\u00e9\":1}"), 1, 1},
+    {"escaped-astral", TXT("{\"\\ud83d\\ude00\":1}"), 1, 0},
+};
+
+static void
+test_parse_text_info(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < UNIT_ARRAY_LEN(text_cases); i++) {
+        const struct text_case *c = &text_cases[i];
+        struct hg_arena *arena = hg_arena_new();
+        struct hg_json_text info = {-1, -1};
+        char err[128];
+
+        assert_non_null(arena);
+        if (CHECK(c->name, hg_json_parse_text(arena, c->text, c->len, HG_JSON_MAX_DEPTH, 0, err,
+                                              sizeof err, &info) != NULL)) {
+            CHECK_INT(c->name, info.compact, c->compact);
+            CHECK_INT(c->name, info.bmp_only, c->bmp_only);
+        }
+        hg_arena_free(arena);
+    }
+    UNIT_END();
+}
+
+/*
+ * Objects past 16 members are sorted another way than small ones: the same
+ * order and the same duplicate check either way, with and without
+ * characters outside the BMP (which change how keys are compared).
+ */
+static void
+test_parse_large_objects(void **state)
+{
+    (void)state;
+    for (int astral = 0; astral < 2; astral++) {
+        for (int dup = 0; dup < 2; dup++) {
+            for (size_t members = 2; members <= 40; members += 19) {
+                struct hg_buf in, out, want;
+                struct parsed p;
+                char name[64];
+
+                hg_buf_init(&in, 1 << 16);
+                hg_buf_init(&out, 1 << 16);
+                hg_buf_init(&want, 1 << 16);
+                snprintf(name, sizeof name, "members-%zu%s%s", members, astral ? "-astral" : "",
+                         dup ? "-dup" : "");
+                /* keys k<n> in descending order, plus U+FF61 and U+1F600 */
+                hg_buf_appendc(&in, '{');
+                for (size_t i = members; i-- > 0;)
+                    hg_buf_appendf(&in, "\"k%02zu\":%zu,", i, i);
+                if (dup)
+                    hg_buf_appendf(&in, "\"k%02zu\":0,", members / 2);
+                hg_buf_appends(&in, astral ? "\"\xef\xbd\xa1\":1,\"\xf0\x9f\x98\x80\":2}"
+                                           : "\"\xef\xbd\xa1\":1}");
+                hg_buf_appendc(&want, '{');
+                for (size_t i = 0; i < members; i++)
+                    hg_buf_appendf(&want, "\"k%02zu\":%zu,", i, i);
+                hg_buf_appends(&want, astral ? "\"\xf0\x9f\x98\x80\":2,\"\xef\xbd\xa1\":1}"
+                                             : "\"\xef\xbd\xa1\":1}");
+                parse(&p, in.data, in.len, HG_JSON_MAX_DEPTH, 0);
+                if (dup) {
+                    CHECK(name, p.root == NULL && strcmp(p.err, "duplicate key in object") == 0);
+                } else if (CHECK(name, p.root != NULL)) {
+                    CHECK(name, hg_json_write(&out, p.root, HG_JSON_SORT_DEEP) == 0);
+                    CHECK_STR(name, out.data, want.data);
+                    CHECK(name, hg_json_get(p.root, "k01") != NULL &&
+                                    strcmp(hg_json_get(p.root, "k01")->str, "1") == 0);
+                }
+                parsed_free(&p);
+                hg_buf_free(&in);
+                hg_buf_free(&out);
+                hg_buf_free(&want);
+            }
+        }
+    }
+    UNIT_END();
+}
+
 int
 main(void)
 {
@@ -726,6 +827,8 @@ main(void)
         cmocka_unit_test(test_write_cap),
         cmocka_unit_test(test_utf8_validate),
         cmocka_unit_test(test_utf16_cmp),
+        cmocka_unit_test(test_parse_text_info),
+        cmocka_unit_test(test_parse_large_objects),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

@@ -193,6 +193,15 @@ static const struct format_case format_cases[] = {
     {"epoch", 0, "1970-01-01T00:00:00.000Z"},
     {"leap-day-ms-padding", 951782400005LL, "2000-02-29T00:00:00.005Z"},
     {"end-of-year", 1735689599999LL, "2024-12-31T23:59:59.999Z"},
+    {"last-of-9999", 253402300799999LL, "9999-12-31T23:59:59.999Z"},
+    {"year-0", -62167219200000LL, "0000-01-01T00:00:00.000Z"},
+    {"before-epoch", -1LL, "1969-12-31T23:59:59.999Z"},
+};
+
+/* Times that do not fit four digits of year are written as the epoch. */
+static const struct format_case format_out_of_range[] = {
+    {"year-10000", 253402300800000LL, "1970-01-01T00:00:00.000Z"},
+    {"year-minus-1", -62167219200001LL, "1970-01-01T00:00:00.000Z"},
 };
 
 static void
@@ -208,6 +217,12 @@ test_format_time(void **state)
         int64_t back = -1;
         if (CHECK_INT(c->name, hg_time_parse_iso8601(out, strlen(out), &back), 0))
             CHECK_INT(c->name, back, c->ms);
+    }
+    for (size_t i = 0; i < UNIT_ARRAY_LEN(format_out_of_range); i++) {
+        const struct format_case *c = &format_out_of_range[i];
+        char out[32];
+        hg_format_time_ms(c->ms, out);
+        CHECK_STR(c->name, out, c->text);
     }
     UNIT_END();
 }
