@@ -88,7 +88,7 @@ PHASES = (os.environ.get("BENCH_PHASES") or
           ).split(",")
 WRITE_DOC = os.environ.get("BENCH_DOC", "0" if QUICK else "1") not in ("", "0")
 KEEP = os.environ.get("BENCH_KEEP", "") not in ("", "0")
-MAIN_COUNT = env_int("BENCH_MAIN_COUNT", 60000 if QUICK else 240000)
+MAIN_COUNT = env_int("BENCH_MAIN_COUNT", 150000 if QUICK else 480000)
 GEN_BYTES_CAP = env_int("BENCH_GEN_BYTES", 1500 * 1000 * 1000)
 MAIN_SIZE = gen.DEFAULT_SIZE
 REF_CONC = 64 if 64 in CONCURRENCY else CONCURRENCY[len(CONCURRENCY) // 2]

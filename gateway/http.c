@@ -34,6 +34,9 @@
  * the unused part between keep-alive requests, so this is also a per-request
  * cost (the largest single one at 64 KiB, see docs/performance.md). */
 #define CONNECTION_MEMORY (32 * 1024)
+/* A connection keeps its last request's buffers for the next one, unless
+ * the body buffer grew past this. */
+#define KEEP_BODY_BUFFER (64 * 1024)
 /* A chunked body is discarded past max_body; past this many times the cap the
  * connection is closed rather than read forever. */
 #define DISCARD_FACTOR 4
@@ -82,6 +85,17 @@ struct request {
     struct MHD_Connection *conn;
     int publishing; /* suspended until the publisher completes `job` */
     double publish_start_ms;
+    struct hg_arena *arena; /* the outcome's; reset, not freed, between requests */
+};
+
+/*
+ * Per connection (libmicrohttpd's socket context): the request structure of
+ * the last request, kept with its body buffer and arena for the next one, so
+ * that a keep-alive connection does not allocate them again for every
+ * delivery.
+ */
+struct conn_cache {
+    struct request *spare;
 };
 
 static double
@@ -499,10 +513,60 @@ request_free(struct request *r)
         return;
     hg_buf_free(&r->body);
     hg_outcome_free(r->outcome);
+    hg_arena_free(r->arena);
     config_release(r->config);
     free(r->route_provider);
     free(r->route_tenant);
     free(r);
+}
+
+/* A request structure: the connection's spare one, or a new one. */
+static struct request *
+request_get(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_cache *cache = ci ? ci->socket_context : NULL;
+    struct request *r;
+
+    if (cache && cache->spare) {
+        r = cache->spare;
+        cache->spare = NULL;
+        return r;
+    }
+    if ((r = calloc(1, sizeof *r)) == NULL)
+        return NULL;
+    if ((r->arena = hg_arena_new()) == NULL) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The request is over: keep its buffers for the connection's next one. */
+static void
+request_put(struct MHD_Connection *conn, struct request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_cache *cache = ci ? ci->socket_context : NULL;
+    struct hg_buf body = r->body;
+    struct hg_arena *arena = r->arena;
+
+    if (cache == NULL || cache->spare != NULL || body.cap > KEEP_BODY_BUFFER) {
+        request_free(r);
+        return;
+    }
+    hg_outcome_free(r->outcome);
+    config_release(r->config);
+    free(r->route_provider);
+    free(r->route_tenant);
+    hg_arena_reset(arena);
+    memset(r, 0, sizeof *r);
+    r->body = body;
+    hg_buf_reset(&r->body);
+    r->arena = arena;
+    cache->spare = r;
 }
 
 struct header_vec {
@@ -617,7 +681,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     req.client_addr = client;
     req.now_ms = hg_now_ms();
 
-    r->outcome = hg_process(config, &req);
+    r->outcome = hg_process_in(r->arena, config, &req);
     if (r->outcome == NULL) {
         account(s, config, r, NULL, conn, method, url, NULL, HG_ERR_NOMEM, "out of memory", 0);
         return send_error(conn, r->id, HG_ERR_NOMEM, "out of memory", NULL);
@@ -690,7 +754,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
             free(tenant);
             return send_error(conn, id, st, why, st == HG_ERR_METHOD ? "POST" : NULL);
         }
-        r = calloc(1, sizeof *r);
+        r = request_get(conn);
         if (r == NULL) {
             config_release(ref);
             free(provider);
@@ -703,7 +767,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         r->route_tenant = tenant;
         r->start_ms = monotonic_ms();
         memcpy(r->id, id, sizeof r->id);
-        hg_buf_init(&r->body, (size_t)ref->config->max_body);
+        r->body.max = (size_t)ref->config->max_body; /* the buffer may be a spare one */
         {
             /* one allocation for the declared body (larger ones were
              * refused above; a wrong length only means growing later) */
@@ -779,11 +843,10 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct gw_server *s = cls;
     struct request *r = *con_cls;
 
-    (void)conn;
     (void)toe;
     if (r == NULL)
         return;
-    request_free(r);
+    request_put(conn, r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
 }
@@ -815,11 +878,19 @@ connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
     struct gw_server *s = cls;
 
     (void)conn;
-    (void)socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->connections, 1);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        *socket_context = calloc(1, sizeof(struct conn_cache)); /* NULL: no reuse */
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct conn_cache *cache = *socket_context;
+
         atomic_fetch_sub(&s->connections, 1);
+        if (cache) {
+            request_free(cache->spare);
+            free(cache);
+            *socket_context = NULL;
+        }
+    }
 }
 
 static void

@@ -188,7 +188,8 @@ struct hg_arena {
     struct adopted *adopted; /* malloc'd blocks it frees too */
 };
 
-#define ARENA_CHUNK 8192
+/* A 1-2 KB delivery's tree and strings fit in one chunk. */
+#define ARENA_CHUNK 16384
 
 struct hg_arena *
 hg_arena_new(void)
@@ -210,6 +211,28 @@ hg_arena_free(struct hg_arena *arena)
         free(c);
     }
     free(arena);
+}
+
+void
+hg_arena_reset(struct hg_arena *arena)
+{
+    struct arena_chunk *c, *next, *keep = NULL;
+
+    for (struct adopted *a = arena->adopted; a; a = a->next)
+        free(a->ptr);
+    arena->adopted = NULL;
+    for (c = arena->head; c; c = next) {
+        next = c->next;
+        if (keep == NULL && c->size == ARENA_CHUNK)
+            keep = c;
+        else
+            free(c);
+    }
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    arena->head = keep;
 }
 
 void *

@@ -44,6 +44,8 @@ struct hg_arena;
 
 struct hg_arena *hg_arena_new(void);
 void hg_arena_free(struct hg_arena *arena);
+/* Frees everything allocated from the arena, keeping one chunk for reuse. */
+void hg_arena_reset(struct hg_arena *arena);
 /* Returns 8-byte aligned memory, or NULL when out of memory. */
 void *hg_arena_alloc(struct hg_arena *arena, size_t size);
 char *hg_arena_strndup(struct hg_arena *arena, const char *str, size_t len);

@@ -264,6 +264,16 @@ struct hg_publish_job;
  */
 struct hg_outcome *hg_process(const struct hg_config *config, const struct hg_request *req);
 
+/*
+ * As hg_process, with the outcome and everything it holds allocated in
+ * `arena`, which the caller owns: hg_outcome_free then frees nothing, and the
+ * outcome lives until the arena is reset or freed. A connection reuses one
+ * arena for all its requests (hg_arena_reset), instead of allocating anew.
+ */
+struct hg_arena;
+struct hg_outcome *hg_process_in(struct hg_arena *arena, const struct hg_config *config,
+                                 const struct hg_request *req);
+
 enum hg_status hg_outcome_status(const struct hg_outcome *outcome);
 /* The provider it was attributed to, or NULL when none was. */
 const char *hg_outcome_provider(const struct hg_outcome *outcome);

@@ -27,6 +27,7 @@ struct hg_outcome {
     char receivedat[32];
     char *nonce_key; /* single-use token key, or NULL */
     int64_t nonce_ttl_s;
+    int owns_arena; /* hg_process's own arena, freed with the outcome */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -544,17 +545,14 @@ run(struct hg_outcome *o, const struct hg_config *config, const struct hg_reques
 }
 
 struct hg_outcome *
-hg_process(const struct hg_config *config, const struct hg_request *req)
+hg_process_in(struct hg_arena *arena, const struct hg_config *config, const struct hg_request *req)
 {
-    struct hg_outcome *o = calloc(1, sizeof *o);
+    struct hg_outcome *o = hg_arena_alloc(arena, sizeof *o);
 
     if (o == NULL)
         return NULL;
-    o->arena = hg_arena_new();
-    if (o->arena == NULL) {
-        free(o);
-        return NULL;
-    }
+    memset(o, 0, sizeof *o);
+    o->arena = arena;
     hg_format_time_ms(req->now_ms, o->receivedat);
     run(o, config, req);
     if (o->status != HG_OK)
@@ -615,11 +613,23 @@ hg_config_warnings(const struct hg_config *config, void (*warn)(const char *mess
     }
 }
 
+struct hg_outcome *
+hg_process(const struct hg_config *config, const struct hg_request *req)
+{
+    struct hg_arena *arena = hg_arena_new();
+    struct hg_outcome *o = arena ? hg_process_in(arena, config, req) : NULL;
+
+    if (o == NULL) {
+        hg_arena_free(arena);
+        return NULL;
+    }
+    o->owns_arena = 1;
+    return o;
+}
+
 void
 hg_outcome_free(struct hg_outcome *o)
 {
-    if (o == NULL)
-        return;
-    hg_arena_free(o->arena);
-    free(o);
+    if (o && o->owns_arena)
+        hg_arena_free(o->arena); /* the outcome lives in it */
 }
