@@ -426,6 +426,25 @@ serve_metrics(struct gw_server *s, struct MHD_Connection *conn)
         hg_buf_free(&b);
         return send_error(conn, NULL, HG_ERR_INTERNAL, "metrics do not fit", NULL);
     }
+    /* the HTTP side's own gauges */
+    hg_buf_appendf(&b,
+                   "# HELP hookgate_connections Connections open on the webhook listener.\n"
+                   "# TYPE hookgate_connections gauge\n"
+                   "hookgate_connections %ld\n"
+                   "# HELP hookgate_requests_in_progress Webhook requests received and not yet "
+                   "answered.\n"
+                   "# TYPE hookgate_requests_in_progress gauge\n"
+                   "hookgate_requests_in_progress %ld\n"
+                   "# HELP hookgate_requests_publishing Requests waiting for their events to be "
+                   "published (or spooled) before they are answered.\n"
+                   "# TYPE hookgate_requests_publishing gauge\n"
+                   "hookgate_requests_publishing %ld\n",
+                   (long)atomic_load(&s->connections), (long)atomic_load(&s->in_flight),
+                   (long)atomic_load(&s->pending));
+    if (b.failed) {
+        hg_buf_free(&b);
+        return send_error(conn, NULL, HG_ERR_INTERNAL, "metrics do not fit", NULL);
+    }
     resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
     hg_buf_free(&b);
     if (resp == NULL)

@@ -9,7 +9,8 @@
 -- Measurement window: each thread measures its own WINDOW_S seconds from its first
 -- request. After that it sends no further complete request: each connection that
 -- gets its last answer sends an unfinished request head instead (no blank line), which
--- every server just waits on, so when wrk stops (-d should be WINDOW_S + 1 s or more)
+-- every server just waits on, so when wrk stops (-d must exceed WINDOW_S by more than the
+-- time a thread takes to load its file, since wrk starts its clock before that)
 -- nothing it counted is still in flight and no request was processed without its
 -- answer being seen. That is what makes the stream-count check exact: the entries
 -- added equal the "accepted" answers counted here. Throughput = answers / WINDOW_S,

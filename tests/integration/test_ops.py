@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -304,6 +305,46 @@ def test_metrics_after_traffic(gateways, r):
                  "hookgate_spool_oldest_age_seconds", "hookgate_spool_writable",
                  "hookgate_build_info"):
         assert m.families[name]["type"] == "gauge", name
+
+
+def test_metrics_gauges_follow_requests(gateways, r):
+    """The HTTP gauges: a delivery whose body is still arriving counts as in progress, one
+    waiting for Redis counts as publishing too, and both fall back to zero once it is
+    answered. (Redis is paused for writes for 1 s, well under redis.timeout_ms.)"""
+    gw = gateways({"redis": {"timeout_ms": 5000}})
+    body = trutac_body(clocking_id="GAUGE-1")
+    head = ["POST /webhooks/trutac HTTP/1.1", "Host: 127.0.0.1",
+            "Content-Length: %d" % len(body)]
+    head += ["%s: %s" % kv for kv in trutac_headers(body).items()]
+    data = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    try:
+        sock.sendall(data[:-10])
+        m = wait_metrics(gw.port, lambda m: m.value("hookgate_requests_in_progress") == 1,
+                         "the unfinished request to count as in progress")
+        assert m.value("hookgate_requests_publishing") == 0
+        assert m.value("hookgate_connections") >= 2  # the delivery's, and this scrape's
+        for name in ("hookgate_connections", "hookgate_requests_in_progress",
+                     "hookgate_requests_publishing"):
+            assert m.families[name]["type"] == "gauge", name
+
+        r.execute_command("CLIENT", "PAUSE", 1000, "WRITE")
+        sock.sendall(data[-10:])
+        m = wait_metrics(gw.port, lambda m: m.value("hookgate_requests_publishing") == 1,
+                         "the request to wait on the paused Redis")
+        assert m.value("hookgate_requests_in_progress") == 1
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(4096)
+            assert chunk, "connection closed before the answer: %r" % answer
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+        assert b'"status":"accepted"' in answer, answer
+    finally:
+        sock.close()
+    wait_metrics(gw.port, lambda m: m.value("hookgate_requests_in_progress") == 0 and
+                 m.value("hookgate_requests_publishing") == 0,
+                 "the gauges to return to zero")
 
 
 def test_metrics_parser_rejects_bad_expositions():
