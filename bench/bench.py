@@ -63,9 +63,9 @@ DOC = os.path.join(ROOT, "docs", "performance.md")
 WRK_THREADS = 2   # one per core; the request files are split the same way
 # s after the window: wrk waits for the last answers (requests.lua). wrk starts its
 # clock when it starts its threads, but each thread first loads its request file (up
-# to about 1.5 s for 240,000 requests on a loaded machine) and starts its window at
+# to about 2.5 s for 200,000 requests on a loaded machine) and starts its window at
 # its first request, so the tail must cover that too; run_wrk checks that it did.
-TAIL = 3
+TAIL = 4
 DOC_BEGIN = "<!-- bench:results:begin (written by bench/run.sh; edits here are replaced) -->"
 DOC_END = "<!-- bench:results:end -->"
 
@@ -92,7 +92,7 @@ PHASES = (os.environ.get("BENCH_PHASES") or
           ).split(",")
 WRITE_DOC = os.environ.get("BENCH_DOC", "0" if QUICK else "1") not in ("", "0")
 KEEP = os.environ.get("BENCH_KEEP", "") not in ("", "0")
-MAIN_COUNT = env_int("BENCH_MAIN_COUNT", 150000 if QUICK else 480000)
+MAIN_COUNT = env_int("BENCH_MAIN_COUNT", 150000 if QUICK else 400000)
 GEN_BYTES_CAP = env_int("BENCH_GEN_BYTES", 1500 * 1000 * 1000)
 MAIN_SIZE = gen.DEFAULT_SIZE
 REF_CONC = 64 if 64 in CONCURRENCY else CONCURRENCY[len(CONCURRENCY) // 2]
