@@ -83,7 +83,8 @@ struct request {
     struct hg_outcome *outcome;
     struct hg_publish_job job;
     struct MHD_Connection *conn;
-    int publishing; /* suspended until the publisher completes `job` */
+    int publishing;       /* suspended until the publisher completes `job` */
+    atomic_int published; /* set by the publisher before it resumes the connection */
     double publish_start_ms;
     struct hg_arena *arena; /* the outcome's; reset, not freed, between requests */
 };
@@ -663,6 +664,7 @@ published(struct hg_publish_job *job)
 {
     struct request *r = job->cookie;
 
+    atomic_store(&r->published, 1);
     MHD_resume_connection(r->conn);
 }
 
@@ -716,6 +718,7 @@ finish(struct request *r, struct MHD_Connection *conn, const char *method, const
     r->job.cookie = r;
     r->conn = conn;
     r->publishing = 1;
+    atomic_store(&r->published, 0);
     r->publish_start_ms = monotonic_ms();
     atomic_fetch_add(&s->pending, 1);
     MHD_suspend_connection(conn);
@@ -865,6 +868,26 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (r == NULL)
         return;
+    if (r->publishing && !atomic_load(&r->published)) {
+        /* Only a daemon stopped with connections still suspended gets here:
+         * the publisher still holds the job, so the request is left to it
+         * (leaked) rather than freed under it. */
+        HG_LOG(HG_LOG_ERROR, "request %s: closed while its events were being published", r->id);
+        *con_cls = NULL;
+        atomic_fetch_sub(&s->in_flight, 1);
+        return;
+    }
+    if (r->publishing) {
+        /* Resumed, but the connection failed (the client went away) before
+         * the handler could answer: the publish is complete all the same,
+         * so it no longer counts as waiting. */
+        atomic_fetch_sub(&s->pending, 1);
+        r->publishing = 0;
+        hg_metrics_publish(hg_outcome_provider(r->outcome),
+                           (monotonic_ms() - r->publish_start_ms) / 1000.0, r->job.new_count);
+        HG_LOG(HG_LOG_INFO, "request %s: the connection closed before the answer (%s)", r->id,
+               r->job.status == HG_OK ? "published" : hg_status_str(r->job.status));
+    }
     request_put(conn, r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);

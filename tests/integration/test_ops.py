@@ -347,6 +347,29 @@ def test_metrics_gauges_follow_requests(gateways, r):
                  "the gauges to return to zero")
 
 
+def test_client_gone_while_publishing(gateways, r):
+    """Clients that send a whole delivery and hang up at once, while Redis is paused for
+    writes: every event is still stored (the provider will retry; the retry is a duplicate),
+    and none of these requests stays counted as in progress or publishing afterwards (the
+    publishing count gates 503 overloaded at max_pending)."""
+    gw = gateways({"redis": {"timeout_ms": 5000}})
+    bodies = [trutac_body(clocking_id="GONE-%d" % i) for i in range(20)]
+    r.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+    for body in bodies:
+        head = ["POST /webhooks/trutac HTTP/1.1", "Host: 127.0.0.1",
+                "Content-Length: %d" % len(body)]
+        head += ["%s: %s" % kv for kv in trutac_headers(body).items()]
+        sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        sock.close()
+    wait_metrics(gw.port, lambda m: m.value("hookgate_requests_in_progress") == 0 and
+                 m.value("hookgate_requests_publishing") == 0 and
+                 m.value("hookgate_events_published_total", provider="trutac") == 20,
+                 "every delivery published and none left counted")
+    assert r.xlen("webhooks:{trutac}") == 20
+
+
 def test_metrics_parser_rejects_bad_expositions():
     """The parser above is strict enough to catch a broken exposition."""
     good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 2\n"
