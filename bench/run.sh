@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh - hookgate's benchmark, the single entry point (`make bench`).
 #
-#   bench/run.sh                  full run (about 20 minutes): 3 repetitions, 10 s windows,
+#   bench/run.sh                  full run (about 30 minutes): 3 repetitions, 10 s windows,
 #                                 16/64/256 connections, providers, body sizes, profile
 #   BENCH_QUICK=1 bench/run.sh    smoke run (a few minutes): 1 repetition, 3 s, 64 conns
 #
