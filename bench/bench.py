@@ -227,17 +227,20 @@ def children(pid):
     return out
 
 
+def proc_stat(pid):
+    """(name, CPU seconds: utime + stime of all threads) of a process, or None if gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return None
+    fields = st[st.rindex(")") + 2:].split()
+    return (st[st.index("(") + 1:st.rindex(")")],
+            (int(fields[11]) + int(fields[12])) / CLK_TCK)
+
+
 def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLK_TCK
+    return sum(st[1] for st in map(proc_stat, pids) if st)
 
 
 def machine_ticks():
@@ -255,16 +258,9 @@ def all_process_cpu():
     """{pid: (name, cpu seconds)} of every process on the machine."""
     out = {}
     for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        out[int(d)] = (st[st.index("(") + 1:st.rindex(")")],
-                       (int(fields[11]) + int(fields[12])) / CLK_TCK)
+        st = proc_stat(d) if d.isdigit() else None
+        if st:
+            out[int(d)] = st
     return out
 
 

@@ -492,9 +492,9 @@ serve_ops(struct gw_server *s, struct MHD_Connection *conn, enum route_kind kind
 /* Checks what the headers alone can refuse; returns HG_OK to read the body. */
 static enum hg_status
 check_headers(const struct hg_config *config, struct MHD_Connection *conn, const char *method,
-              const char *provider, const char **why)
+              const char *provider, const char **why, size_t *declared)
 {
-    const char *ct, *cl;
+    const char *ct;
 
     if (MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL) > MAX_HEADERS) {
         *why = "too many header fields";
@@ -513,17 +513,22 @@ check_headers(const struct hg_config *config, struct MHD_Connection *conn, const
         *why = "Content-Type must be application/json";
         return HG_ERR_MEDIA_TYPE;
     }
-    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl) {
-        char *end;
-        unsigned long long n = strtoull(cl, &end, 10);
-
-        if (end != cl && n > (unsigned long long)config->max_body) {
-            *why = "body is larger than max_body";
-            return HG_ERR_TOO_LARGE;
-        }
+    *declared = declared_length(conn);
+    if (*declared > (size_t)config->max_body) {
+        *why = "body is larger than max_body";
+        return HG_ERR_TOO_LARGE;
     }
     return HG_OK;
+}
+
+/* Releases what belongs to the request itself (not its buffers). */
+static void
+request_end(struct request *r)
+{
+    hg_outcome_free(r->outcome);
+    config_release(r->config);
+    free(r->route_provider);
+    free(r->route_tenant);
 }
 
 static void
@@ -531,22 +536,27 @@ request_free(struct request *r)
 {
     if (r == NULL)
         return;
+    request_end(r);
     hg_buf_free(&r->body);
-    hg_outcome_free(r->outcome);
     hg_arena_free(r->arena);
-    config_release(r->config);
-    free(r->route_provider);
-    free(r->route_tenant);
     free(r);
+}
+
+/* The connection's cache (NULL if it could not be allocated). */
+static struct conn_cache *
+connection_cache(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
 }
 
 /* A request structure: the connection's spare one, or a new one. */
 static struct request *
 request_get(struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct conn_cache *cache = ci ? ci->socket_context : NULL;
+    struct conn_cache *cache = connection_cache(conn);
     struct request *r;
 
     if (cache && cache->spare) {
@@ -567,9 +577,7 @@ request_get(struct MHD_Connection *conn)
 static void
 request_put(struct MHD_Connection *conn, struct request *r)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct conn_cache *cache = ci ? ci->socket_context : NULL;
+    struct conn_cache *cache = connection_cache(conn);
     struct hg_buf body = r->body;
     struct hg_arena *arena = r->arena;
 
@@ -577,10 +585,7 @@ request_put(struct MHD_Connection *conn, struct request *r)
         request_free(r);
         return;
     }
-    hg_outcome_free(r->outcome);
-    config_release(r->config);
-    free(r->route_provider);
-    free(r->route_tenant);
+    request_end(r);
     hg_arena_reset(arena);
     memset(r, 0, sizeof *r);
     r->body = body;
@@ -656,6 +661,16 @@ answer(struct request *r, struct MHD_Connection *conn, const char *method, const
         ret = send_error(conn, r->id, status, message, NULL);
     }
     return ret;
+}
+
+/* Back on the worker after a publish: it no longer counts as waiting. */
+static void
+publish_finished(struct request *r)
+{
+    r->publishing = 0;
+    atomic_fetch_sub(&r->server->pending, 1);
+    hg_metrics_publish(hg_outcome_provider(r->outcome),
+                       (monotonic_ms() - r->publish_start_ms) / 1000.0, r->job.new_count);
 }
 
 /* On the publisher thread: the events are safe (or not); wake the connection. */
@@ -737,6 +752,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     if (r == NULL) {
         char *provider = NULL, *tenant = NULL;
         const char *why = NULL;
+        size_t declared = 0;
         struct config_ref *ref;
         char id[20];
         enum hg_status st;
@@ -763,7 +779,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
             config_release(ref);
             return send_error(conn, id, HG_ERR_NOT_FOUND, "no such path", NULL);
         }
-        st = check_headers(ref->config, conn, method, provider, &why);
+        st = check_headers(ref->config, conn, method, provider, &why, &declared);
         if (st == HG_OK && atomic_load(&s->pending) >= ref->config->max_pending) {
             st = HG_ERR_OVERLOADED;
             why = "too many deliveries are waiting to be published; retry";
@@ -790,14 +806,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         r->start_ms = monotonic_ms();
         memcpy(r->id, id, sizeof r->id);
         r->body.max = (size_t)ref->config->max_body; /* the buffer may be a spare one */
-        {
-            /* one allocation for the declared body (larger ones were
-             * refused above; a wrong length only means growing later) */
-            size_t declared = declared_length(conn);
-
-            if (declared > 0 && declared <= (size_t)ref->config->max_body)
-                hg_buf_reserve(&r->body, declared);
-        }
+        /* one allocation for the declared body (larger ones were refused
+         * above; a wrong length only means growing later) */
+        if (declared > 0)
+            hg_buf_reserve(&r->body, declared);
         atomic_fetch_add(&s->in_flight, 1);
         *con_cls = r;
         return MHD_YES;
@@ -826,10 +838,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     }
     if (r->publishing) {
         /* resumed: the publish is complete */
-        r->publishing = 0;
-        atomic_fetch_sub(&r->server->pending, 1);
-        hg_metrics_publish(hg_outcome_provider(r->outcome),
-                           (monotonic_ms() - r->publish_start_ms) / 1000.0, r->job.new_count);
+        publish_finished(r);
         return answer(r, conn, method, url, r->job.status);
     }
     return finish(r, conn, method, url);
@@ -881,10 +890,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         /* Resumed, but the connection failed (the client went away) before
          * the handler could answer: the publish is complete all the same,
          * so it no longer counts as waiting. */
-        atomic_fetch_sub(&s->pending, 1);
-        r->publishing = 0;
-        hg_metrics_publish(hg_outcome_provider(r->outcome),
-                           (monotonic_ms() - r->publish_start_ms) / 1000.0, r->job.new_count);
+        publish_finished(r);
         HG_LOG(HG_LOG_INFO, "request %s: the connection closed before the answer (%s)", r->id,
                r->job.status == HG_OK ? "published" : hg_status_str(r->job.status));
     }

@@ -200,16 +200,10 @@ hg_arena_new(void)
 void
 hg_arena_free(struct hg_arena *arena)
 {
-    struct arena_chunk *c, *next;
-
     if (arena == NULL)
         return;
-    for (struct adopted *a = arena->adopted; a; a = a->next)
-        free(a->ptr); /* the list itself lives in the chunks */
-    for (c = arena->head; c; c = next) {
-        next = c->next;
-        free(c);
-    }
+    hg_arena_reset(arena); /* leaves at most one chunk */
+    free(arena->head);
     free(arena);
 }
 
@@ -281,21 +275,24 @@ hg_arena_strndup(struct hg_arena *arena, const char *str, size_t len)
 }
 
 char *
-hg_arena_printf(struct hg_arena *arena, const char *fmt, ...)
+hg_arena_join(struct hg_arena *arena, ...)
 {
+    const char *parts[HG_ARENA_JOIN_MAX];
+    size_t lens[HG_ARENA_JOIN_MAX], n = 0;
+    const char *part;
     va_list ap;
-    char *p;
-    int n;
 
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    va_start(ap, arena);
+    while ((part = va_arg(ap, const char *)) != NULL) {
+        if (n == HG_ARENA_JOIN_MAX) {
+            va_end(ap);
+            return NULL;
+        }
+        parts[n] = part;
+        lens[n++] = strlen(part);
+    }
     va_end(ap);
-    if (n < 0 || (p = hg_arena_alloc(arena, (size_t)n + 1)) == NULL)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
+    return hg_arena_concat(arena, n, parts, lens);
 }
 
 char *

@@ -49,7 +49,10 @@ void hg_arena_reset(struct hg_arena *arena);
 /* Returns 8-byte aligned memory, or NULL when out of memory. */
 void *hg_arena_alloc(struct hg_arena *arena, size_t size);
 char *hg_arena_strndup(struct hg_arena *arena, const char *str, size_t len);
-char *hg_arena_printf(struct hg_arena *arena, const char *fmt, ...) HG_PRINTF(2, 3);
+/* Joins NUL-terminated strings, the list ending with NULL (at most
+ * HG_ARENA_JOIN_MAX), into one arena copy; NULL when out of memory. */
+#define HG_ARENA_JOIN_MAX 8
+char *hg_arena_join(struct hg_arena *arena, ...);
 /* Joins `count` strings (lengths given) into one NUL-terminated copy. */
 char *hg_arena_concat(struct hg_arena *arena, size_t count, const char *const *parts,
                       const size_t *lens);

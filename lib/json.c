@@ -607,7 +607,7 @@ static int
 trailing_is_space(const char *text, size_t len, size_t from)
 {
     for (size_t i = from; i < len; i++)
-        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+        if (byte_class[(unsigned char)text[i]] != B_SPACE)
             return 0;
     return 1;
 }

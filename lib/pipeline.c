@@ -119,9 +119,8 @@ hg_ctx_set_nonce(struct hg_ctx *ctx, const char *token, size_t token_len, int64_
     /* The key holds a digest, not the token: keys show up in monitoring. */
     hg_sha256(token, token_len, digest);
     hg_hex_encode(digest, sizeof digest, hex);
-    const char *parts[] = {ctx->config->redis.prefix, ":{", ctx->provider->name, "}:nonce:", hex};
-    size_t lens[] = {strlen(parts[0]), 2, strlen(parts[2]), 8, 2 * HG_SHA256_LEN};
-    ctx->outcome->nonce_key = hg_arena_concat(ctx->arena, 5, parts, lens);
+    ctx->outcome->nonce_key = hg_arena_join(ctx->arena, ctx->config->redis.prefix, ":{",
+                                            ctx->provider->name, "}:nonce:", hex, NULL);
     ctx->outcome->nonce_ttl_s = ttl_s;
     return ctx->outcome->nonce_key ? HG_OK : HG_ERR_NOMEM;
 }
@@ -212,18 +211,6 @@ hg_json_member_id(const struct hg_json *body, const char *member)
 /* Envelope                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Joins NUL-terminated strings into an arena copy. */
-static char *
-join(struct hg_arena *arena, const char *a, const char *b, const char *c, const char *d)
-{
-    const char *parts[] = {a, b, c, d};
-    size_t lens[4], n = 0;
-
-    for (; n < 4 && parts[n]; n++)
-        lens[n] = strlen(parts[n]);
-    return hg_arena_concat(arena, n, parts, lens);
-}
-
 static char *
 stream_key(struct hg_ctx *ctx, const char *category)
 {
@@ -232,10 +219,7 @@ stream_key(struct hg_ctx *ctx, const char *category)
                       : rc->stream_by == HG_STREAM_BY_CATEGORY ? category
                                                                : "all";
 
-    /* "<prefix>:{<tag>}" */
-    const char *parts[] = {rc->prefix, ":{", tag, "}"};
-    size_t lens[] = {strlen(rc->prefix), 2, strlen(tag), 1};
-    return hg_arena_concat(ctx->arena, 4, parts, lens);
+    return hg_arena_join(ctx->arena, rc->prefix, ":{", tag, "}", NULL);
 }
 
 static void
@@ -289,7 +273,7 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
     hg_hex_encode(spec->id_digest, HG_SHA256_LEN, hex);
     ev->provider = pname;
     ev->category = spec->category;
-    ev->id = join(ctx->arena, pname, ":", hex, NULL);
+    ev->id = hg_arena_join(ctx->arena, pname, ":", hex, NULL);
     {
         const char *parts[] = {pname, ".", spec->name};
         size_t lens[] = {strlen(pname), 1, spec->name_len};
@@ -304,10 +288,10 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
      * stream; there the key is per provider, so an event id is published once
      * whatever stream it would go to. */
     if (ctx->config->redis.stream_by == HG_STREAM_BY_CATEGORY)
-        ev->seen_key = join(ctx->arena, ctx->config->redis.prefix, ":{", pname,
-                            join(ctx->arena, "}:seen:", ev->id, NULL, NULL));
+        ev->seen_key = hg_arena_join(ctx->arena, ctx->config->redis.prefix, ":{", pname,
+                                     "}:seen:", ev->id, NULL);
     else
-        ev->seen_key = join(ctx->arena, ev->stream, ":seen:", ev->id, NULL);
+        ev->seen_key = hg_arena_join(ctx->arena, ev->stream, ":seen:", ev->id, NULL);
     if (ev->seen_key == NULL)
         return HG_ERR_NOMEM;
     if (spec->time_ms >= 0) {
@@ -326,7 +310,7 @@ hg_ctx_add_event(struct hg_ctx *ctx, const struct hg_event_spec *spec)
     hg_buf_appends(&b, "{\"specversion\":\"1.0\"");
     FIELD(&b, ",\"id\":", ev->id, strlen(ev->id));
     {
-        const char *source = join(ctx->arena, ctx->config->path_prefix, "/", pname, NULL);
+        const char *source = hg_arena_join(ctx->arena, ctx->config->path_prefix, "/", pname, NULL);
 
         if (source)
             FIELD(&b, ",\"source\":", source, strlen(source));
